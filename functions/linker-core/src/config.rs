@@ -1,0 +1,314 @@
+//! Settings read from the environment once, at start. A missing or invalid setting stops the
+//! function with one message that names it.
+//!
+//! The Atlas settings use the names the Atlas CLI and the Terraform provider use.
+
+use std::time::Duration;
+
+use crate::atlas::AtlasCredentials;
+use crate::domain::ids::ProjectId;
+use crate::secret::Secret;
+
+/// The Atlas Admin API base URL when `MONGODB_ATLAS_BASE_URL` is not set.
+pub const DEFAULT_BASE_URL: &str = "https://cloud.mongodb.com";
+
+/// Where the Atlas credentials come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CredentialSource {
+    /// From the environment.
+    Environment(AtlasCredentials),
+    /// From the Secrets Manager secret with this name or ARN, read at the first invocation.
+    SecretsManager(String),
+}
+
+/// The function's settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    pub projects: Vec<ProjectId>,
+    /// The base URL from the environment; a secret's `base_url` takes precedence.
+    pub base_url: String,
+    pub credentials: CredentialSource,
+    pub dry_run: bool,
+    /// Time kept free at the end of an invocation so the function can report before Lambda
+    /// stops it.
+    pub deadline_margin: Duration,
+}
+
+/// A missing or invalid setting.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl Settings {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup`, which returns a variable's value if it is set.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+
+        let projects = read_projects(get("ATLAS_PROJECT_IDS"))?;
+        let base_url = match get("MONGODB_ATLAS_BASE_URL") {
+            Some(url) => validate_base_url("MONGODB_ATLAS_BASE_URL", &url)?,
+            None => DEFAULT_BASE_URL.to_owned(),
+        };
+        let credentials = match get("ATLAS_CREDENTIALS_SECRET") {
+            Some(secret) => CredentialSource::SecretsManager(secret),
+            None => CredentialSource::Environment(read_env_credentials(&get)?),
+        };
+        let dry_run = match get("DRY_RUN") {
+            None => false,
+            Some(value) => parse_bool(&value).ok_or_else(|| {
+                ConfigError(format!("DRY_RUN is {value:?}; set it to true or false"))
+            })?,
+        };
+        Ok(Self {
+            projects,
+            base_url,
+            credentials,
+            dry_run,
+            deadline_margin: Duration::from_secs(2),
+        })
+    }
+}
+
+fn read_projects(value: Option<String>) -> Result<Vec<ProjectId>, ConfigError> {
+    let value = value.ok_or_else(|| {
+        ConfigError(
+            "ATLAS_PROJECT_IDS is missing; set it to a comma-separated list of Atlas project ids (24 hex digits)"
+                .to_owned(),
+        )
+    })?;
+    let mut projects = Vec::new();
+    for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let project = ProjectId::parse(part).ok_or_else(|| {
+            ConfigError(format!("ATLAS_PROJECT_IDS contains {part:?}, which is not an Atlas project id (24 lower-case hex digits)"))
+        })?;
+        if !projects.contains(&project) {
+            projects.push(project);
+        }
+    }
+    if projects.is_empty() {
+        return Err(ConfigError(
+            "ATLAS_PROJECT_IDS lists no project id".to_owned(),
+        ));
+    }
+    Ok(projects)
+}
+
+fn read_env_credentials(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<AtlasCredentials, ConfigError> {
+    let pair = |first: &str, second: &str| -> Result<Option<(String, String)>, ConfigError> {
+        match (get(first), get(second)) {
+            (Some(a), Some(b)) => Ok(Some((a, b))),
+            (Some(_), None) => Err(ConfigError(format!(
+                "{second} is missing; it is required with {first}"
+            ))),
+            (None, Some(_)) => Err(ConfigError(format!(
+                "{first} is missing; it is required with {second}"
+            ))),
+            (None, None) => Ok(None),
+        }
+    };
+    if let Some((client_id, client_secret)) =
+        pair("MONGODB_ATLAS_CLIENT_ID", "MONGODB_ATLAS_CLIENT_SECRET")?
+    {
+        return Ok(AtlasCredentials::ServiceAccount {
+            client_id,
+            client_secret: Secret::new(client_secret),
+        });
+    }
+    if let Some((public_key, private_key)) = pair(
+        "MONGODB_ATLAS_PUBLIC_API_KEY",
+        "MONGODB_ATLAS_PRIVATE_API_KEY",
+    )? {
+        return Ok(AtlasCredentials::ApiKey {
+            public_key,
+            private_key: Secret::new(private_key),
+        });
+    }
+    Err(ConfigError(
+        "Atlas credentials are missing; set ATLAS_CREDENTIALS_SECRET, or MONGODB_ATLAS_CLIENT_ID and \
+         MONGODB_ATLAS_CLIENT_SECRET, or MONGODB_ATLAS_PUBLIC_API_KEY and MONGODB_ATLAS_PRIVATE_API_KEY"
+            .to_owned(),
+    ))
+}
+
+/// Checks that a base URL is an absolute http(s) URL without path, query or credentials, and
+/// returns it without a trailing slash.
+pub fn validate_base_url(name: &str, url: &str) -> Result<String, ConfigError> {
+    let invalid = || {
+        ConfigError(format!(
+            "{name} is {url:?}; set it to a URL such as {DEFAULT_BASE_URL}"
+        ))
+    };
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(invalid)?;
+    let host = rest.trim_end_matches('/');
+    let host_is_plain = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    if !host_is_plain {
+        return Err(invalid());
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+fn parse_bool(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    const PROJECT: &str = "5f1a2b3c4d5e6f7a8b9c0d1e";
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn config_service_account_from_env() {
+        let s = settings(&[
+            ("ATLAS_PROJECT_IDS", PROJECT),
+            ("MONGODB_ATLAS_CLIENT_ID", "mdb_sa_id_1"),
+            ("MONGODB_ATLAS_CLIENT_SECRET", "shh"),
+        ])
+        .unwrap();
+        assert_eq!(s.base_url, DEFAULT_BASE_URL);
+        assert!(matches!(
+            s.credentials,
+            CredentialSource::Environment(AtlasCredentials::ServiceAccount { .. })
+        ));
+        assert!(!s.dry_run);
+    }
+
+    #[test]
+    fn config_secret_wins() {
+        let s = settings(&[
+            ("ATLAS_PROJECT_IDS", PROJECT),
+            ("ATLAS_CREDENTIALS_SECRET", "atlas/linker"),
+            ("MONGODB_ATLAS_BASE_URL", "https://cloud.mongodbgov.com/"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.credentials,
+            CredentialSource::SecretsManager("atlas/linker".into())
+        );
+        assert_eq!(s.base_url, "https://cloud.mongodbgov.com");
+    }
+
+    #[test]
+    fn config_errors_name_the_setting() {
+        let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+            (vec![], "ATLAS_PROJECT_IDS is missing"),
+            (
+                vec![("ATLAS_PROJECT_IDS", "abc")],
+                "ATLAS_PROJECT_IDS contains \"abc\"",
+            ),
+            (
+                vec![("ATLAS_PROJECT_IDS", " , ")],
+                "ATLAS_PROJECT_IDS lists no project id",
+            ),
+            (
+                vec![("ATLAS_PROJECT_IDS", PROJECT)],
+                "Atlas credentials are missing",
+            ),
+            (
+                vec![
+                    ("ATLAS_PROJECT_IDS", PROJECT),
+                    ("MONGODB_ATLAS_CLIENT_ID", "x"),
+                ],
+                "MONGODB_ATLAS_CLIENT_SECRET is missing",
+            ),
+            (
+                vec![
+                    ("ATLAS_PROJECT_IDS", PROJECT),
+                    ("MONGODB_ATLAS_PRIVATE_API_KEY", "x"),
+                ],
+                "MONGODB_ATLAS_PUBLIC_API_KEY is missing",
+            ),
+            (
+                vec![
+                    ("ATLAS_PROJECT_IDS", PROJECT),
+                    ("ATLAS_CREDENTIALS_SECRET", "s"),
+                    ("DRY_RUN", "maybe"),
+                ],
+                "DRY_RUN is \"maybe\"",
+            ),
+            (
+                vec![
+                    ("ATLAS_PROJECT_IDS", PROJECT),
+                    ("ATLAS_CREDENTIALS_SECRET", "s"),
+                    ("MONGODB_ATLAS_BASE_URL", "cloud.mongodb.com"),
+                ],
+                "MONGODB_ATLAS_BASE_URL is",
+            ),
+            (
+                vec![
+                    ("ATLAS_PROJECT_IDS", PROJECT),
+                    ("ATLAS_CREDENTIALS_SECRET", "s"),
+                    ("MONGODB_ATLAS_BASE_URL", "https://user:pw@evil/x"),
+                ],
+                "MONGODB_ATLAS_BASE_URL is",
+            ),
+        ];
+        for (vars, expected) in cases {
+            let error = settings(&vars).unwrap_err();
+            assert!(error.0.contains(expected), "{vars:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn config_error_hides_secret_values() {
+        let error = settings(&[
+            ("ATLAS_PROJECT_IDS", PROJECT),
+            ("MONGODB_ATLAS_CLIENT_SECRET", "topsecretvalue"),
+        ])
+        .unwrap_err();
+        assert!(!error.0.contains("topsecretvalue"));
+    }
+
+    #[test]
+    fn config_debug_hides_secret() {
+        let s = settings(&[
+            ("ATLAS_PROJECT_IDS", PROJECT),
+            ("MONGODB_ATLAS_PUBLIC_API_KEY", "pub"),
+            ("MONGODB_ATLAS_PRIVATE_API_KEY", "topsecretvalue"),
+        ])
+        .unwrap();
+        assert!(!format!("{s:?}").contains("topsecretvalue"));
+    }
+
+    #[test]
+    fn config_dedups_projects() {
+        let list = format!("{PROJECT}, {PROJECT},6a1b2c3d4e5f6a7b8c9d0e1f");
+        let s = settings(&[
+            ("ATLAS_PROJECT_IDS", &list),
+            ("ATLAS_CREDENTIALS_SECRET", "s"),
+        ])
+        .unwrap();
+        assert_eq!(s.projects.len(), 2);
+    }
+}

@@ -1,0 +1,349 @@
+//! Reads EventBridge deliveries of CloudTrail records for `CreateVpcEndpoint` and
+//! `DeleteVpcEndpoints` into an [`Intent`].
+//!
+//! CloudTrail renders EC2's XML API as JSON, so one logical field takes several shapes: a
+//! one-item list is `{"tag":1,"content":"…"}` or `{"item":{…}}`, several items are arrays of
+//! those, an empty set is `""`, and numbers can stand where strings are expected. The reader
+//! accepts all of them and depends on nothing it does not use (`userIdentity`, for one).
+
+use serde_json::Value;
+
+use super::ids::{AwsRegion, EndpointServiceName, VpcEndpointId};
+
+const SOURCE: &str = "aws.ec2";
+const DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
+const CREATE: &str = "CreateVpcEndpoint";
+const DELETE: &str = "DeleteVpcEndpoints";
+
+/// The facts of a delivery that the logs and the result name, whatever the outcome.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventMeta {
+    /// The EventBridge event id (`id`).
+    pub event_id: Option<String>,
+    /// The CloudTrail event name (`detail.eventName`).
+    pub event_name: Option<String>,
+    /// The CloudTrail event id (`detail.eventID`), the key to find the call in CloudTrail.
+    pub cloudtrail_event_id: Option<String>,
+    /// The account in which the call was made.
+    pub account_id: Option<String>,
+}
+
+/// What a delivery asks the function to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Intent {
+    /// An interface endpoint was created and may need linking.
+    Link(CreatedEndpoint),
+    /// Endpoints were deleted and may need unlinking.
+    Unlink(DeletedEndpoints),
+    /// Nothing to do, for the reason given.
+    Ignore(String),
+}
+
+/// An interface endpoint as the `CreateVpcEndpoint` record describes it. The function confirms
+/// each field with EC2 before acting on it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreatedEndpoint {
+    pub region: AwsRegion,
+    pub endpoint_id: VpcEndpointId,
+    pub service_name: EndpointServiceName,
+    pub vpc_id: Option<String>,
+}
+
+/// The outcome of a `DeleteVpcEndpoints` call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeletedEndpoints {
+    pub region: AwsRegion,
+    /// Ids that EC2 deleted: the requested ids minus those listed as unsuccessful.
+    pub deleted: Vec<VpcEndpointId>,
+    /// Ids that EC2 did not delete, with the error code it gave.
+    pub unsuccessful: Vec<(String, String)>,
+}
+
+/// A delivery that is not the envelope this function expects.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid event: {0}")]
+pub struct InvalidEvent(pub String);
+
+fn invalid(message: impl Into<String>) -> InvalidEvent {
+    InvalidEvent(message.into())
+}
+
+/// Reads the delivery's identifying fields without judging the rest, so that even an invalid
+/// event can be logged with its ids.
+pub fn read_meta(event: &Value) -> EventMeta {
+    let detail = event.get("detail");
+    let text_at = |value: Option<&Value>, key: &str| value.and_then(|v| v.get(key)).and_then(text);
+    EventMeta {
+        event_id: text_at(Some(event), "id"),
+        event_name: text_at(detail, "eventName"),
+        cloudtrail_event_id: text_at(detail, "eventID"),
+        account_id: text_at(detail, "recipientAccountId")
+            .or_else(|| text_at(Some(event), "account")),
+    }
+}
+
+/// Reads a delivery into an intent.
+///
+/// Returns [`Intent::Ignore`] for deliveries the function does not act on (other sources, other
+/// calls, failed or dry-run calls, Gateway endpoints, services that are not endpoint services),
+/// and an [`InvalidEvent`] error for anything that is not the expected envelope.
+pub fn read_event(event: &Value) -> Result<Intent, InvalidEvent> {
+    if !event.is_object() {
+        return Err(invalid(format!(
+            "expected a JSON object, got {}",
+            kind(event)
+        )));
+    }
+    let source = required_text(event, "source", "source")?;
+    if source != SOURCE {
+        return Ok(Intent::Ignore(format!(
+            "source is {source:?}, not {SOURCE:?}"
+        )));
+    }
+    let detail_type = required_text(event, "detail-type", "detail-type")?;
+    if detail_type != DETAIL_TYPE {
+        return Ok(Intent::Ignore(format!(
+            "detail-type is {detail_type:?}, not {DETAIL_TYPE:?}"
+        )));
+    }
+    let detail = match event.get("detail") {
+        Some(detail @ Value::Object(_)) => detail,
+        Some(other) => {
+            return Err(invalid(format!(
+                "detail must be an object, got {}",
+                kind(other)
+            )));
+        }
+        None => return Err(invalid("detail is missing")),
+    };
+    let event_name = required_text(detail, "eventName", "detail.eventName")?;
+    if event_name != CREATE && event_name != DELETE {
+        return Ok(Intent::Ignore(format!(
+            "eventName {event_name:?} is not {CREATE} or {DELETE}"
+        )));
+    }
+    if let Some(code) = detail.get("errorCode").filter(|v| !v.is_null()) {
+        let code = text(code).unwrap_or_else(|| code.to_string());
+        return Ok(Intent::Ignore(format!(
+            "the {event_name} call failed with errorCode {code}"
+        )));
+    }
+    let region = event_region(event, detail)?;
+    if event_name == CREATE {
+        read_create(detail, region)
+    } else {
+        read_delete(detail, region)
+    }
+}
+
+/// Picks the region of the API call: `detail.awsRegion`, else the envelope's `region`.
+fn event_region(event: &Value, detail: &Value) -> Result<AwsRegion, InvalidEvent> {
+    let (path, value) = match detail.get("awsRegion").and_then(text) {
+        Some(value) => ("detail.awsRegion", value),
+        None => (
+            "region",
+            required_text(event, "region", "detail.awsRegion or region")?,
+        ),
+    };
+    AwsRegion::parse(&value)
+        .ok_or_else(|| invalid(format!("{path} {value:?} is not an AWS region name")))
+}
+
+fn read_create(detail: &Value, region: AwsRegion) -> Result<Intent, InvalidEvent> {
+    let request = detail
+        .get("requestParameters")
+        .and_then(|p| p.get("CreateVpcEndpointRequest"))
+        .filter(|r| r.is_object());
+    let response = match detail.get("responseElements") {
+        None | Some(Value::Null) => {
+            return Err(invalid(
+                "detail.responseElements is null although detail.errorCode is absent",
+            ));
+        }
+        Some(elements) => elements
+            .get("CreateVpcEndpointResponse")
+            .and_then(|r| r.get("vpcEndpoint"))
+            .filter(|e| e.is_object())
+            .ok_or_else(|| {
+                invalid("detail.responseElements.CreateVpcEndpointResponse.vpcEndpoint is missing")
+            })?,
+    };
+
+    // The response describes what EC2 created; the request only what was asked. A request
+    // without VpcEndpointType asks for a Gateway endpoint.
+    let endpoint_type = response
+        .get("vpcEndpointType")
+        .and_then(text)
+        .or_else(|| {
+            request
+                .and_then(|r| r.get("VpcEndpointType"))
+                .and_then(text)
+        })
+        .unwrap_or_else(|| "Gateway".to_owned());
+    if !endpoint_type.eq_ignore_ascii_case("Interface") {
+        return Ok(Intent::Ignore(format!(
+            "the endpoint is of type {endpoint_type}, and only Interface endpoints can link to Atlas"
+        )));
+    }
+
+    let id_path = "detail.responseElements.CreateVpcEndpointResponse.vpcEndpoint.vpcEndpointId";
+    let raw_id = required_text(response, "vpcEndpointId", id_path)?;
+    let endpoint_id = VpcEndpointId::parse(&raw_id).ok_or_else(|| {
+        invalid(format!(
+            "{id_path} {raw_id:?} is not vpce- and 17 hex digits"
+        ))
+    })?;
+
+    let raw_service = response
+        .get("serviceName")
+        .and_then(text)
+        .or_else(|| request.and_then(|r| r.get("ServiceName")).and_then(text))
+        .ok_or_else(|| invalid("the created endpoint's serviceName is missing"))?;
+    let Some(service_name) = EndpointServiceName::parse(&raw_service) else {
+        return Ok(Intent::Ignore(format!(
+            "service {raw_service:?} is not a PrivateLink endpoint service \
+             (com.amazonaws.vpce.<region>.vpce-svc-<17 hex>)"
+        )));
+    };
+
+    let vpc_id = response
+        .get("vpcId")
+        .and_then(text)
+        .or_else(|| request.and_then(|r| r.get("VpcId")).and_then(text));
+    Ok(Intent::Link(CreatedEndpoint {
+        region,
+        endpoint_id,
+        service_name,
+        vpc_id,
+    }))
+}
+
+fn read_delete(detail: &Value, region: AwsRegion) -> Result<Intent, InvalidEvent> {
+    let request_path = "detail.requestParameters.DeleteVpcEndpointsRequest";
+    let request = detail
+        .get("requestParameters")
+        .and_then(|p| p.get("DeleteVpcEndpointsRequest"))
+        .filter(|r| r.is_object())
+        .ok_or_else(|| invalid(format!("{request_path} is missing")))?;
+    let requested = list_items(request.get("VpcEndpointId"));
+    if requested.is_empty() {
+        return Err(invalid(format!(
+            "{request_path}.VpcEndpointId lists no endpoint"
+        )));
+    }
+
+    let response = match detail.get("responseElements") {
+        None | Some(Value::Null) => {
+            return Err(invalid(
+                "detail.responseElements is null although detail.errorCode is absent",
+            ));
+        }
+        Some(elements) => elements.get("DeleteVpcEndpointsResponse"),
+    };
+    let unsuccessful: Vec<(String, String)> =
+        list_items(response.and_then(|r| r.get("unsuccessful")))
+            .into_iter()
+            .filter_map(|item| {
+                let id = item.get("resourceId").and_then(text)?;
+                let code = item
+                    .get("error")
+                    .and_then(|e| e.get("code"))
+                    .and_then(text)
+                    .unwrap_or_else(|| "unknown".to_owned());
+                Some((id, code))
+            })
+            .collect();
+
+    let mut deleted = Vec::new();
+    for item in requested {
+        let raw = text(item).ok_or_else(|| {
+            invalid(format!(
+                "{request_path}.VpcEndpointId holds a {}, not an id",
+                kind(item)
+            ))
+        })?;
+        if unsuccessful.iter().any(|(id, _)| *id == raw) {
+            continue;
+        }
+        let id = VpcEndpointId::parse(&raw).ok_or_else(|| {
+            invalid(format!(
+                "{request_path}.VpcEndpointId {raw:?} is not vpce- and 17 hex digits"
+            ))
+        })?;
+        if !deleted.contains(&id) {
+            deleted.push(id);
+        }
+    }
+    Ok(Intent::Unlink(DeletedEndpoints {
+        region,
+        deleted,
+        unsuccessful,
+    }))
+}
+
+/// Flattens every list shape CloudTrail uses for EC2 into its items: `""` and a missing list are
+/// empty, `{"item": x}` and `{"tag":…, "content": x}` unwrap to `x`, arrays are flattened.
+fn list_items(value: Option<&Value>) -> Vec<&Value> {
+    let mut items = Vec::new();
+    if let Some(value) = value {
+        collect_items(value, &mut items, 0);
+    }
+    items
+}
+
+/// Nesting deeper than this is no CloudTrail shape, and stopping bounds the recursion.
+const MAX_LIST_DEPTH: usize = 4;
+
+fn collect_items<'a>(value: &'a Value, items: &mut Vec<&'a Value>, depth: usize) {
+    if depth > MAX_LIST_DEPTH {
+        return;
+    }
+    match value {
+        Value::Null => {}
+        Value::String(s) if s.is_empty() => {}
+        Value::Array(values) => {
+            for value in values {
+                collect_items(value, items, depth + 1);
+            }
+        }
+        Value::Object(map) if map.contains_key("item") => {
+            collect_items(&map["item"], items, depth + 1);
+        }
+        Value::Object(map) if map.contains_key("content") => {
+            collect_items(&map["content"], items, depth + 1);
+        }
+        other => items.push(other),
+    }
+}
+
+/// Reads a string, or a number written where a string is expected.
+fn text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn required_text(value: &Value, key: &str, path: &str) -> Result<String, InvalidEvent> {
+    match value.get(key) {
+        None | Some(Value::Null) => Err(invalid(format!("{path} is missing"))),
+        Some(found) => text(found)
+            .ok_or_else(|| invalid(format!("{path} must be a string, got {}", kind(found)))),
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+#[cfg(test)]
+#[path = "event_tests.rs"]
+mod tests;

@@ -1,0 +1,124 @@
+//! The result the functions return and log: one entry per endpoint they looked at.
+
+use serde::Serialize;
+
+use super::ids::{EndpointServiceId, ProjectId, VpcEndpointId};
+use super::verdict::{AtlasLinkState, Ec2State, Verdict, classify};
+
+/// What the function did with one endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Action {
+    /// Registered with the Atlas endpoint service.
+    Linked,
+    /// Atlas already listed the endpoint, so nothing was sent.
+    AlreadyLinked,
+    /// Dry run: the endpoint would have been linked.
+    WouldLink,
+    /// Deregistered from the Atlas endpoint service.
+    Unlinked,
+    /// Atlas had already removed the link (404 on delete).
+    AlreadyUnlinked,
+    /// Dry run: the endpoint would have been unlinked.
+    WouldUnlink,
+    /// No endpoint service of the configured projects lists the deleted endpoint.
+    NotLinked,
+    /// EC2 reported the delete as unsuccessful, so the link stays.
+    DeleteFailed,
+    /// Not acted on, for the reason in `detail`.
+    Ignored,
+}
+
+/// One endpoint in the result, with both sides as read after acting.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointReport {
+    pub vpc_endpoint_id: String,
+    pub action: Action,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<ProjectId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint_service_id: Option<EndpointServiceId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ec2_state: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub atlas_status: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub atlas_delete_requested: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub atlas_error_message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
+    /// Why the endpoint was ignored or why the delete failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl EndpointReport {
+    /// Reports an endpoint that was not acted on.
+    pub fn ignored(endpoint_id: &str, reason: impl Into<String>) -> Self {
+        Self::bare(endpoint_id, Action::Ignored, Some(reason.into()))
+    }
+
+    /// Reports an action without any state read back.
+    pub fn bare(endpoint_id: &str, action: Action, detail: Option<String>) -> Self {
+        Self {
+            vpc_endpoint_id: endpoint_id.to_owned(),
+            action,
+            project_id: None,
+            endpoint_service_id: None,
+            ec2_state: None,
+            atlas_status: None,
+            atlas_delete_requested: false,
+            atlas_error_message: None,
+            verdict: None,
+            detail,
+        }
+    }
+
+    /// Reports an action with both sides read back and classified.
+    pub fn checked(
+        endpoint_id: &VpcEndpointId,
+        action: Action,
+        target: Option<(&ProjectId, &EndpointServiceId)>,
+        ec2: &Ec2State,
+        atlas: &AtlasLinkState,
+    ) -> Self {
+        Self {
+            vpc_endpoint_id: endpoint_id.to_string(),
+            action,
+            project_id: target.map(|(project, _)| project.clone()),
+            endpoint_service_id: target.map(|(_, service)| service.clone()),
+            ec2_state: Some(ec2.as_str().to_owned()),
+            atlas_status: Some(atlas.status.as_str().to_owned()),
+            atlas_delete_requested: atlas.delete_requested,
+            atlas_error_message: atlas.error_message.clone(),
+            verdict: Some(classify(ec2, atlas)),
+            detail: None,
+        }
+    }
+}
+
+/// Whether the function acted on a delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Outcome {
+    Processed,
+    Ignored,
+}
+
+/// The function's JSON result for one delivery.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InvocationReport {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_name: Option<String>,
+    pub outcome: Outcome,
+    /// Why the whole delivery was ignored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub dry_run: bool,
+    pub endpoints: Vec<EndpointReport>,
+}

@@ -1,0 +1,16 @@
+//! Shared library of the atlas-privatelink-linker functions.
+//!
+//! [`domain`] is pure: reading CloudTrail events, identifiers, the verdict table and the
+//! result. [`linker`] holds the linking logic over the small traits in [`ports`]; [`atlas`] and
+//! [`aws`] are the adapters behind them. [`handler`] ties them to the Lambda runtime.
+
+pub mod atlas;
+pub mod aws;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod handler;
+pub mod linker;
+pub mod logging;
+pub mod ports;
+pub mod secret;

@@ -1,0 +1,318 @@
+//! The linking logic: turns an [`Intent`] into Atlas link and unlink requests, reads both sides
+//! back and reports the verdict for each endpoint.
+//!
+//! The list of endpoint services is cached for the life of the container and refreshed at most
+//! once per invocation, on a miss, so a burst of creates costs one listing per project.
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::Mutex;
+use tracing::{info, warn};
+
+use crate::domain::event::{CreatedEndpoint, DeletedEndpoints, Intent};
+use crate::domain::ids::{AwsRegion, EndpointServiceName, ProjectId, VpcEndpointId};
+use crate::domain::report::{Action, EndpointReport};
+use crate::domain::verdict::{AtlasLinkState, Ec2State};
+use crate::error::LinkerError;
+use crate::ports::{AtlasPort, Ec2Port, EndpointService, LinkOutcome, UnlinkOutcome};
+
+/// Links and unlinks endpoints for the configured Atlas projects.
+pub struct Linker<E, A> {
+    ec2: E,
+    atlas: A,
+    projects: Vec<ProjectId>,
+    dry_run: bool,
+    services: Mutex<ServiceCache>,
+}
+
+/// The cached listing of endpoint services of all configured projects.
+#[derive(Default)]
+struct ServiceCache {
+    services: Vec<EndpointService>,
+    listed_at: Option<Instant>,
+}
+
+/// A miss within this time of the last listing does not list again, so that a burst of events
+/// for services outside the configured projects costs one listing, not one per event.
+const MIN_RELIST_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Which endpoint service a lookup is after.
+enum Lookup<'a> {
+    ByName(&'a EndpointServiceName),
+    ByEndpoint(&'a VpcEndpointId),
+}
+
+impl Lookup<'_> {
+    fn matches(&self, service: &EndpointService) -> bool {
+        match self {
+            Self::ByName(name) => service.endpoint_service_name.as_deref() == Some(name.as_str()),
+            Self::ByEndpoint(id) => service.interface_endpoints.iter().any(|e| e == id.as_str()),
+        }
+    }
+}
+
+impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
+    pub fn new(ec2: E, atlas: A, projects: Vec<ProjectId>, dry_run: bool) -> Self {
+        Self {
+            ec2,
+            atlas,
+            projects,
+            dry_run,
+            services: Mutex::new(ServiceCache::default()),
+        }
+    }
+
+    pub fn dry_run(&self) -> bool {
+        self.dry_run
+    }
+
+    pub fn atlas(&self) -> &A {
+        &self.atlas
+    }
+
+    /// Carries out an intent and reports each endpoint it concerns.
+    pub async fn apply(&self, intent: &Intent) -> Result<Vec<EndpointReport>, LinkerError> {
+        match intent {
+            Intent::Link(created) => Ok(vec![self.link(created).await?]),
+            Intent::Unlink(deleted) => self.unlink_all(deleted).await,
+            Intent::Ignore(_) => Ok(Vec::new()),
+        }
+    }
+
+    async fn link(&self, created: &CreatedEndpoint) -> Result<EndpointReport, LinkerError> {
+        let id = &created.endpoint_id;
+        let Some(found) = self.ec2.describe_endpoint(&created.region, id).await? else {
+            return Ok(EndpointReport::ignored(
+                id.as_str(),
+                format!(
+                    "EC2 does not list the endpoint in {}; it may have been deleted since the call",
+                    created.region
+                ),
+            ));
+        };
+        if !found.endpoint_type.eq_ignore_ascii_case("Interface") {
+            return Ok(EndpointReport::ignored(
+                id.as_str(),
+                format!(
+                    "EC2 reports endpoint type {}, not Interface",
+                    found.endpoint_type
+                ),
+            ));
+        }
+        if found.service_name != created.service_name.as_str() {
+            return Ok(EndpointReport::ignored(
+                id.as_str(),
+                format!(
+                    "EC2 reports service {} but the event names {}",
+                    found.service_name, created.service_name
+                ),
+            ));
+        }
+        if !found.state.is_alive() {
+            return Ok(EndpointReport::ignored(
+                id.as_str(),
+                format!(
+                    "EC2 reports state {}, which cannot be linked",
+                    found.state.as_str()
+                ),
+            ));
+        }
+
+        let Some(service) = self
+            .find_service(Lookup::ByName(&created.service_name))
+            .await?
+        else {
+            return Ok(EndpointReport::ignored(
+                id.as_str(),
+                format!(
+                    "no endpoint service named {} in Atlas projects {}",
+                    created.service_name,
+                    self.project_list()
+                ),
+            ));
+        };
+        let target = (&service.project_id, &service.id);
+
+        let (action, atlas_state) = self.register(&service, id).await?;
+        let ec2_state = self.ec2_state(&created.region, id).await?;
+        let report = EndpointReport::checked(id, action, Some(target), &ec2_state, &atlas_state);
+        Ok(report)
+    }
+
+    /// Registers `id` with `service` unless Atlas already lists it, and returns the link state.
+    async fn register(
+        &self,
+        service: &EndpointService,
+        id: &VpcEndpointId,
+    ) -> Result<(Action, AtlasLinkState), LinkerError> {
+        let (project, service_id) = (&service.project_id, &service.id);
+        if service.interface_endpoints.iter().any(|e| e == id.as_str()) {
+            let state = self.atlas.get_link(project, service_id, id).await?;
+            if state.status != crate::domain::verdict::AtlasStatus::NotLinked {
+                info!(vpc_endpoint_id = %id, project_id = %project, endpoint_service_id = %service_id, "endpoint already linked");
+                return Ok((Action::AlreadyLinked, state));
+            }
+        }
+        if self.dry_run {
+            let state = self.atlas.get_link(project, service_id, id).await?;
+            info!(vpc_endpoint_id = %id, project_id = %project, endpoint_service_id = %service_id, "dry run: would link endpoint");
+            return Ok((Action::WouldLink, state));
+        }
+
+        let outcome = self.atlas.link(project, service_id, id).await?;
+        self.remember_link(service_id.as_str(), id.as_str(), true)
+            .await;
+        match outcome {
+            LinkOutcome::Created(state) => {
+                info!(vpc_endpoint_id = %id, project_id = %project, endpoint_service_id = %service_id, "endpoint linked");
+                Ok((Action::Linked, state))
+            }
+            LinkOutcome::AlreadyLinked => {
+                info!(vpc_endpoint_id = %id, project_id = %project, endpoint_service_id = %service_id, "Atlas reports the endpoint already linked");
+                let state = self.atlas.get_link(project, service_id, id).await?;
+                Ok((Action::AlreadyLinked, state))
+            }
+        }
+    }
+
+    async fn unlink_all(
+        &self,
+        deleted: &DeletedEndpoints,
+    ) -> Result<Vec<EndpointReport>, LinkerError> {
+        let mut reports = Vec::new();
+        for (id, code) in &deleted.unsuccessful {
+            reports.push(EndpointReport::bare(
+                id,
+                Action::DeleteFailed,
+                Some(format!(
+                    "EC2 did not delete the endpoint ({code}), so its link stays"
+                )),
+            ));
+        }
+        for id in &deleted.deleted {
+            reports.push(self.unlink(&deleted.region, id).await?);
+        }
+        Ok(reports)
+    }
+
+    async fn unlink(
+        &self,
+        region: &AwsRegion,
+        id: &VpcEndpointId,
+    ) -> Result<EndpointReport, LinkerError> {
+        let Some(service) = self.find_service(Lookup::ByEndpoint(id)).await? else {
+            info!(vpc_endpoint_id = %id, "no endpoint service of the configured projects lists the endpoint");
+            let ec2_state = self.ec2_state(region, id).await?;
+            let report = EndpointReport::checked(
+                id,
+                Action::NotLinked,
+                None,
+                &ec2_state,
+                &AtlasLinkState::not_linked(),
+            );
+            return Ok(report);
+        };
+        let (project, service_id) = (&service.project_id, &service.id);
+
+        let action = if self.dry_run {
+            info!(vpc_endpoint_id = %id, project_id = %project, endpoint_service_id = %service_id, "dry run: would unlink endpoint");
+            Action::WouldUnlink
+        } else {
+            let outcome = self.atlas.unlink(project, service_id, id).await?;
+            self.remember_link(service_id.as_str(), id.as_str(), false)
+                .await;
+            match outcome {
+                UnlinkOutcome::Requested => {
+                    info!(vpc_endpoint_id = %id, project_id = %project, endpoint_service_id = %service_id, "endpoint unlinked");
+                    Action::Unlinked
+                }
+                UnlinkOutcome::NotLinked => {
+                    info!(vpc_endpoint_id = %id, project_id = %project, endpoint_service_id = %service_id, "Atlas had already removed the link");
+                    Action::AlreadyUnlinked
+                }
+            }
+        };
+
+        let atlas_state = self.atlas.get_link(project, service_id, id).await?;
+        let ec2_state = self.ec2_state(region, id).await?;
+        let target = Some((project, service_id));
+        Ok(EndpointReport::checked(
+            id,
+            action,
+            target,
+            &ec2_state,
+            &atlas_state,
+        ))
+    }
+
+    async fn ec2_state(
+        &self,
+        region: &AwsRegion,
+        id: &VpcEndpointId,
+    ) -> Result<Ec2State, LinkerError> {
+        let found = self.ec2.describe_endpoint(region, id).await?;
+        Ok(found.map_or(Ec2State::NotFound, |endpoint| endpoint.state))
+    }
+
+    /// Finds the endpoint service a lookup is after, refreshing the cached listing on a miss.
+    async fn find_service(
+        &self,
+        lookup: Lookup<'_>,
+    ) -> Result<Option<EndpointService>, LinkerError> {
+        let mut cache = self.services.lock().await;
+        if let Some(found) = cache.services.iter().find(|s| lookup.matches(s)) {
+            return Ok(Some(found.clone()));
+        }
+        if cache
+            .listed_at
+            .is_some_and(|at| at.elapsed() < MIN_RELIST_INTERVAL)
+        {
+            return Ok(None);
+        }
+
+        let mut services = Vec::new();
+        for project in &self.projects {
+            let listed = self.atlas.list_endpoint_services(project).await?;
+            info!(project_id = %project, endpoint_services = listed.len(), "listed Atlas endpoint services");
+            services.extend(listed);
+        }
+        let found = services.iter().find(|s| lookup.matches(s)).cloned();
+        *cache = ServiceCache {
+            services,
+            listed_at: Some(Instant::now()),
+        };
+        Ok(found)
+    }
+
+    /// Records a link or unlink in the cached listing so later lookups in this container see it.
+    async fn remember_link(&self, service_id: &str, endpoint_id: &str, linked: bool) {
+        let mut cache = self.services.lock().await;
+        let Some(service) = cache
+            .services
+            .iter_mut()
+            .find(|s| s.id.as_str() == service_id)
+        else {
+            warn!(
+                endpoint_service_id = service_id,
+                "endpoint service missing from the cached listing"
+            );
+            return;
+        };
+        service.interface_endpoints.retain(|e| e != endpoint_id);
+        if linked {
+            service.interface_endpoints.push(endpoint_id.to_owned());
+        }
+    }
+
+    fn project_list(&self) -> String {
+        self.projects
+            .iter()
+            .map(ProjectId::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+#[cfg(test)]
+#[path = "linker_tests.rs"]
+mod tests;

@@ -1,0 +1,457 @@
+//! Tests of the linking logic against in-memory EC2 and Atlas fakes.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use super::*;
+use crate::domain::event::{CreatedEndpoint, DeletedEndpoints};
+use crate::domain::ids::EndpointServiceId;
+use crate::domain::verdict::{AtlasStatus, Verdict};
+use crate::error::{AtlasError, Ec2Error, ErrorClass};
+use crate::ports::Ec2Endpoint;
+
+const PROJECT: &str = "5f1a2b3c4d5e6f7a8b9c0d1e";
+const SERVICE_ID: &str = "65a1b2c3d4e5f6a7b8c9d0e1";
+const SERVICE_NAME: &str = "com.amazonaws.vpce.us-east-1.vpce-svc-0e1f2a3b4c5d6e7f8";
+const ENDPOINT: &str = "vpce-0a1b2c3d4e5f60718";
+
+#[derive(Default)]
+struct FakeEc2 {
+    endpoints: Mutex<HashMap<String, Ec2Endpoint>>,
+}
+
+impl FakeEc2 {
+    fn with(endpoint: &str, service: &str, endpoint_type: &str, state: &str) -> Self {
+        let fake = Self::default();
+        fake.endpoints.lock().unwrap().insert(
+            endpoint.to_owned(),
+            Ec2Endpoint {
+                id: endpoint.to_owned(),
+                endpoint_type: endpoint_type.to_owned(),
+                service_name: service.to_owned(),
+                state: Ec2State::parse(state),
+                vpc_id: Some("vpc-0123456789abcdef0".to_owned()),
+                owner_id: Some("111122223333".to_owned()),
+            },
+        );
+        fake
+    }
+}
+
+impl Ec2Port for FakeEc2 {
+    async fn describe_endpoint(
+        &self,
+        _region: &AwsRegion,
+        id: &VpcEndpointId,
+    ) -> Result<Option<Ec2Endpoint>, Ec2Error> {
+        Ok(self.endpoints.lock().unwrap().get(id.as_str()).cloned())
+    }
+}
+
+#[derive(Default)]
+struct FakeAtlas {
+    services: Mutex<Vec<EndpointService>>,
+    links: Mutex<HashMap<String, AtlasLinkState>>,
+    calls: Mutex<Vec<String>>,
+    link_conflicts: bool,
+    fail_with: Option<ErrorClass>,
+}
+
+impl FakeAtlas {
+    fn with_service(name: &str, linked: &[&str]) -> Self {
+        let fake = Self::default();
+        fake.services.lock().unwrap().push(EndpointService {
+            project_id: ProjectId::parse(PROJECT).unwrap(),
+            id: EndpointServiceId::parse(SERVICE_ID).unwrap(),
+            endpoint_service_name: Some(name.to_owned()),
+            region_name: Some("US_EAST_1".to_owned()),
+            status: Some("AVAILABLE".to_owned()),
+            interface_endpoints: linked.iter().map(|s| s.to_string()).collect(),
+        });
+        for id in linked {
+            fake.links
+                .lock()
+                .unwrap()
+                .insert(id.to_string(), state("AVAILABLE", false));
+        }
+        fake
+    }
+
+    fn calls(&self, prefix: &str) -> usize {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c.starts_with(prefix))
+            .count()
+    }
+
+    fn record(&self, call: String) -> Result<(), AtlasError> {
+        self.calls.lock().unwrap().push(call);
+        match self.fail_with {
+            Some(class) => Err(AtlasError {
+                operation: "fake",
+                status: Some(503),
+                error_code: Some("SERVICE_UNAVAILABLE".into()),
+                message: "unavailable".into(),
+                class,
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+fn state(status: &str, delete_requested: bool) -> AtlasLinkState {
+    AtlasLinkState {
+        status: AtlasStatus::parse(status),
+        delete_requested,
+        error_message: None,
+    }
+}
+
+impl AtlasPort for FakeAtlas {
+    async fn list_endpoint_services(
+        &self,
+        project: &ProjectId,
+    ) -> Result<Vec<EndpointService>, AtlasError> {
+        self.record(format!("list {project}"))?;
+        Ok(self
+            .services
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| &s.project_id == project)
+            .cloned()
+            .collect())
+    }
+
+    async fn link(
+        &self,
+        _: &ProjectId,
+        _: &EndpointServiceId,
+        endpoint: &VpcEndpointId,
+    ) -> Result<LinkOutcome, AtlasError> {
+        self.record(format!("link {endpoint}"))?;
+        if self.link_conflicts {
+            return Ok(LinkOutcome::AlreadyLinked);
+        }
+        let created = state("PENDING_ACCEPTANCE", false);
+        self.links
+            .lock()
+            .unwrap()
+            .insert(endpoint.to_string(), created.clone());
+        Ok(LinkOutcome::Created(created))
+    }
+
+    async fn get_link(
+        &self,
+        _: &ProjectId,
+        _: &EndpointServiceId,
+        endpoint: &VpcEndpointId,
+    ) -> Result<AtlasLinkState, AtlasError> {
+        self.record(format!("get {endpoint}"))?;
+        Ok(self
+            .links
+            .lock()
+            .unwrap()
+            .get(endpoint.as_str())
+            .cloned()
+            .unwrap_or_else(AtlasLinkState::not_linked))
+    }
+
+    async fn unlink(
+        &self,
+        _: &ProjectId,
+        _: &EndpointServiceId,
+        endpoint: &VpcEndpointId,
+    ) -> Result<UnlinkOutcome, AtlasError> {
+        self.record(format!("unlink {endpoint}"))?;
+        match self.links.lock().unwrap().get_mut(endpoint.as_str()) {
+            Some(link) => {
+                *link = state("DELETING", true);
+                Ok(UnlinkOutcome::Requested)
+            }
+            None => Ok(UnlinkOutcome::NotLinked),
+        }
+    }
+}
+
+fn linker(ec2: FakeEc2, atlas: FakeAtlas, dry_run: bool) -> Linker<FakeEc2, FakeAtlas> {
+    Linker::new(
+        ec2,
+        atlas,
+        vec![ProjectId::parse(PROJECT).unwrap()],
+        dry_run,
+    )
+}
+
+fn created(endpoint: &str, service: &str) -> Intent {
+    Intent::Link(CreatedEndpoint {
+        region: AwsRegion::parse("us-east-1").unwrap(),
+        endpoint_id: VpcEndpointId::parse(endpoint).unwrap(),
+        service_name: EndpointServiceName::parse(service).unwrap(),
+        vpc_id: None,
+    })
+}
+
+fn deleted(ids: &[&str], unsuccessful: &[(&str, &str)]) -> Intent {
+    Intent::Unlink(DeletedEndpoints {
+        region: AwsRegion::parse("us-east-1").unwrap(),
+        deleted: ids
+            .iter()
+            .map(|id| VpcEndpointId::parse(id).unwrap())
+            .collect(),
+        unsuccessful: unsuccessful
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
+    })
+}
+
+async fn one(linker: &Linker<FakeEc2, FakeAtlas>, intent: Intent) -> EndpointReport {
+    let mut reports = linker.apply(&intent).await.expect("apply succeeds");
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    reports.remove(0)
+}
+
+#[tokio::test]
+async fn link_new_endpoint() {
+    let ec2 = FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "pendingAcceptance");
+    let linker = linker(ec2, FakeAtlas::with_service(SERVICE_NAME, &[]), false);
+    let report = one(&linker, created(ENDPOINT, SERVICE_NAME)).await;
+    assert_eq!(report.action, Action::Linked);
+    assert_eq!(
+        report.project_id.as_ref().map(|p| p.as_str()),
+        Some(PROJECT)
+    );
+    assert_eq!(
+        report.endpoint_service_id.as_ref().map(|s| s.as_str()),
+        Some(SERVICE_ID)
+    );
+    assert_eq!(report.ec2_state.as_deref(), Some("pendingAcceptance"));
+    assert_eq!(report.atlas_status.as_deref(), Some("PENDING_ACCEPTANCE"));
+    assert_eq!(report.verdict, Some(Verdict::Converging));
+    assert_eq!(linker.atlas().calls("link"), 1);
+}
+
+#[tokio::test]
+async fn link_listed_endpoint_sends_nothing() {
+    let ec2 = FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "available");
+    let linker = linker(
+        ec2,
+        FakeAtlas::with_service(SERVICE_NAME, &[ENDPOINT]),
+        false,
+    );
+    let report = one(&linker, created(ENDPOINT, SERVICE_NAME)).await;
+    assert_eq!(report.action, Action::AlreadyLinked);
+    assert_eq!(report.verdict, Some(Verdict::InSync));
+    assert_eq!(linker.atlas().calls("link"), 0);
+}
+
+#[tokio::test]
+async fn link_conflict_is_success() {
+    let ec2 = FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "available");
+    let atlas = FakeAtlas {
+        link_conflicts: true,
+        ..FakeAtlas::with_service(SERVICE_NAME, &[])
+    };
+    atlas
+        .links
+        .lock()
+        .unwrap()
+        .insert(ENDPOINT.into(), state("AVAILABLE", false));
+    let linker = linker(ec2, atlas, false);
+    let report = one(&linker, created(ENDPOINT, SERVICE_NAME)).await;
+    assert_eq!(report.action, Action::AlreadyLinked);
+    assert_eq!(report.verdict, Some(Verdict::InSync));
+}
+
+#[tokio::test]
+async fn link_ignored_when_ec2_disagrees() {
+    let other_service = "com.amazonaws.vpce.us-east-1.vpce-svc-0ffffffffffffffff";
+    let cases = [
+        (FakeEc2::default(), "does not list the endpoint"),
+        (
+            FakeEc2::with(ENDPOINT, SERVICE_NAME, "Gateway", "available"),
+            "type Gateway",
+        ),
+        (
+            FakeEc2::with(ENDPOINT, other_service, "Interface", "available"),
+            "EC2 reports service",
+        ),
+        (
+            FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "deleted"),
+            "state deleted",
+        ),
+        (
+            FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "rejected"),
+            "state rejected",
+        ),
+    ];
+    for (ec2, expected) in cases {
+        let linker = linker(ec2, FakeAtlas::with_service(SERVICE_NAME, &[]), false);
+        let report = one(&linker, created(ENDPOINT, SERVICE_NAME)).await;
+        assert_eq!(report.action, Action::Ignored);
+        let detail = report.detail.unwrap_or_default();
+        assert!(detail.contains(expected), "{detail}");
+        assert_eq!(linker.atlas().calls("link"), 0);
+        assert_eq!(linker.atlas().calls("list"), 0);
+    }
+}
+
+#[tokio::test]
+async fn link_ignored_for_unknown_service() {
+    let other_service = "com.amazonaws.vpce.us-east-1.vpce-svc-0ffffffffffffffff";
+    let ec2 = FakeEc2::with(ENDPOINT, other_service, "Interface", "pendingAcceptance");
+    let linker = linker(ec2, FakeAtlas::with_service(SERVICE_NAME, &[]), false);
+    let report = one(&linker, created(ENDPOINT, other_service)).await;
+    assert_eq!(report.action, Action::Ignored);
+    assert!(report.detail.unwrap_or_default().contains(PROJECT));
+    assert_eq!(linker.atlas().calls("link"), 0);
+}
+
+#[tokio::test]
+async fn link_cross_region_service() {
+    let remote = "com.amazonaws.vpce.eu-west-1.vpce-svc-0e1f2a3b4c5d6e7f8";
+    let ec2 = FakeEc2::with(ENDPOINT, remote, "Interface", "pendingAcceptance");
+    let linker = linker(ec2, FakeAtlas::with_service(remote, &[]), false);
+    let report = one(&linker, created(ENDPOINT, remote)).await;
+    assert_eq!(report.action, Action::Linked);
+}
+
+#[tokio::test]
+async fn link_dry_run_changes_nothing() {
+    let ec2 = FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "pendingAcceptance");
+    let linker = linker(ec2, FakeAtlas::with_service(SERVICE_NAME, &[]), true);
+    let report = one(&linker, created(ENDPOINT, SERVICE_NAME)).await;
+    assert_eq!(report.action, Action::WouldLink);
+    assert_eq!(report.atlas_status.as_deref(), Some("NOT_LINKED"));
+    assert_eq!(linker.atlas().calls("link"), 0);
+}
+
+#[tokio::test]
+async fn link_burst_lists_once() {
+    let ec2 = FakeEc2::default();
+    for n in 0..20 {
+        let id = format!("vpce-0a1b2c3d4e5f607{n:02}");
+        let endpoint = FakeEc2::with(&id, SERVICE_NAME, "Interface", "pendingAcceptance");
+        let found = endpoint.endpoints.lock().unwrap().remove(&id).unwrap();
+        ec2.endpoints.lock().unwrap().insert(id, found);
+    }
+    let linker = linker(ec2, FakeAtlas::with_service(SERVICE_NAME, &[]), false);
+    for n in 0..20 {
+        let report = one(
+            &linker,
+            created(&format!("vpce-0a1b2c3d4e5f607{n:02}"), SERVICE_NAME),
+        )
+        .await;
+        assert_eq!(report.action, Action::Linked);
+    }
+    assert_eq!(linker.atlas().calls("list"), 1);
+    assert_eq!(linker.atlas().calls("link"), 20);
+}
+
+#[tokio::test]
+async fn unknown_services_burst_lists_once() {
+    let other_service = "com.amazonaws.vpce.us-east-1.vpce-svc-0ffffffffffffffff";
+    let ec2 = FakeEc2::with(ENDPOINT, other_service, "Interface", "pendingAcceptance");
+    let linker = linker(ec2, FakeAtlas::with_service(SERVICE_NAME, &[]), false);
+    for _ in 0..5 {
+        one(&linker, created(ENDPOINT, other_service)).await;
+    }
+    assert_eq!(linker.atlas().calls("list"), 1);
+}
+
+#[tokio::test]
+async fn unlink_linked_endpoint() {
+    let ec2 = FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "deleted");
+    let linker = linker(
+        ec2,
+        FakeAtlas::with_service(SERVICE_NAME, &[ENDPOINT]),
+        false,
+    );
+    let report = one(&linker, deleted(&[ENDPOINT], &[])).await;
+    assert_eq!(report.action, Action::Unlinked);
+    assert_eq!(report.atlas_status.as_deref(), Some("DELETING"));
+    assert!(report.atlas_delete_requested);
+    assert_eq!(report.verdict, Some(Verdict::Converging));
+}
+
+#[tokio::test]
+async fn unlink_already_gone_is_success() {
+    let ec2 = FakeEc2::default();
+    let atlas = FakeAtlas::with_service(SERVICE_NAME, &[ENDPOINT]);
+    atlas.links.lock().unwrap().clear();
+    let linker = linker(ec2, atlas, false);
+    let report = one(&linker, deleted(&[ENDPOINT], &[])).await;
+    assert_eq!(report.action, Action::AlreadyUnlinked);
+    assert_eq!(report.ec2_state.as_deref(), Some("notFound"));
+    assert_eq!(report.verdict, Some(Verdict::InSync));
+}
+
+#[tokio::test]
+async fn unlink_unknown_endpoint_not_linked() {
+    let linker = linker(
+        FakeEc2::default(),
+        FakeAtlas::with_service(SERVICE_NAME, &[]),
+        false,
+    );
+    let report = one(&linker, deleted(&[ENDPOINT], &[])).await;
+    assert_eq!(report.action, Action::NotLinked);
+    assert_eq!(report.verdict, Some(Verdict::InSync));
+    assert_eq!(linker.atlas().calls("unlink"), 0);
+}
+
+#[tokio::test]
+async fn unlink_skips_unsuccessful_ids() {
+    let failed = "vpce-0d4e5f60718293a4b";
+    let atlas = FakeAtlas::with_service(SERVICE_NAME, &[ENDPOINT, failed]);
+    let linker = linker(FakeEc2::default(), atlas, false);
+    let reports = linker
+        .apply(&deleted(&[ENDPOINT], &[(failed, "DependencyViolation")]))
+        .await
+        .unwrap();
+    assert_eq!(reports.len(), 2);
+    assert_eq!(reports[0].action, Action::DeleteFailed);
+    assert_eq!(reports[0].vpc_endpoint_id, failed);
+    assert_eq!(reports[1].action, Action::Unlinked);
+    assert_eq!(linker.atlas().calls(&format!("unlink {failed}")), 0);
+}
+
+#[tokio::test]
+async fn unlink_dry_run_changes_nothing() {
+    let linker = linker(
+        FakeEc2::default(),
+        FakeAtlas::with_service(SERVICE_NAME, &[ENDPOINT]),
+        true,
+    );
+    let report = one(&linker, deleted(&[ENDPOINT], &[])).await;
+    assert_eq!(report.action, Action::WouldUnlink);
+    assert_eq!(report.verdict, Some(Verdict::Mismatch));
+    assert_eq!(linker.atlas().calls("unlink"), 0);
+}
+
+#[tokio::test]
+async fn link_then_unlink_uses_cache() {
+    let ec2 = FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "pendingAcceptance");
+    let linker = linker(ec2, FakeAtlas::with_service(SERVICE_NAME, &[]), false);
+    one(&linker, created(ENDPOINT, SERVICE_NAME)).await;
+    let report = one(&linker, deleted(&[ENDPOINT], &[])).await;
+    assert_eq!(report.action, Action::Unlinked);
+    assert_eq!(linker.atlas().calls("list"), 1);
+}
+
+#[tokio::test]
+async fn atlas_failure_is_an_error() {
+    let ec2 = FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "pendingAcceptance");
+    let atlas = FakeAtlas {
+        fail_with: Some(ErrorClass::Retryable),
+        ..FakeAtlas::with_service(SERVICE_NAME, &[])
+    };
+    let linker = linker(ec2, atlas, false);
+    let error = linker
+        .apply(&created(ENDPOINT, SERVICE_NAME))
+        .await
+        .unwrap_err();
+    assert_eq!(error.error_type(), "Retryable");
+}

@@ -1,0 +1,91 @@
+//! The two services the linker talks to, as small traits, so the linking logic can be tested
+//! with fakes and run against the real adapters in [`crate::aws`] and [`crate::atlas`].
+
+use std::future::Future;
+
+use crate::domain::ids::{AwsRegion, EndpointServiceId, ProjectId, VpcEndpointId};
+use crate::domain::verdict::{AtlasLinkState, Ec2State};
+use crate::error::{AtlasError, Ec2Error};
+
+/// A VPC endpoint as EC2 describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ec2Endpoint {
+    pub id: String,
+    /// `Interface`, `Gateway`, `GatewayLoadBalancer`, … as EC2 spells it.
+    pub endpoint_type: String,
+    pub service_name: String,
+    pub state: Ec2State,
+    pub vpc_id: Option<String>,
+    pub owner_id: Option<String>,
+}
+
+/// Reads VPC endpoints from EC2.
+pub trait Ec2Port: Send + Sync {
+    /// Describes one endpoint in `region`; `Ok(None)` when EC2 does not know the id.
+    fn describe_endpoint(
+        &self,
+        region: &AwsRegion,
+        id: &VpcEndpointId,
+    ) -> impl Future<Output = Result<Option<Ec2Endpoint>, Ec2Error>> + Send;
+}
+
+/// An Atlas endpoint service for AWS PrivateLink, as the Admin API lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EndpointService {
+    pub project_id: ProjectId,
+    pub id: EndpointServiceId,
+    /// `null` while Atlas is still building the service.
+    pub endpoint_service_name: Option<String>,
+    /// Atlas's region spelling, such as `US_EAST_1`.
+    pub region_name: Option<String>,
+    pub status: Option<String>,
+    pub interface_endpoints: Vec<String>,
+}
+
+/// The outcome of a link request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LinkOutcome {
+    /// Atlas accepted the registration and returned the new link.
+    Created(AtlasLinkState),
+    /// Atlas already had the id registered (HTTP 409).
+    AlreadyLinked,
+}
+
+/// The outcome of an unlink request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnlinkOutcome {
+    /// Atlas accepted the removal; the link goes through `DELETING`.
+    Requested,
+    /// Atlas did not know the link (HTTP 404).
+    NotLinked,
+}
+
+/// The Atlas Admin API operations the linker needs.
+pub trait AtlasPort: Send + Sync {
+    fn list_endpoint_services(
+        &self,
+        project: &ProjectId,
+    ) -> impl Future<Output = Result<Vec<EndpointService>, AtlasError>> + Send;
+
+    fn link(
+        &self,
+        project: &ProjectId,
+        service: &EndpointServiceId,
+        endpoint: &VpcEndpointId,
+    ) -> impl Future<Output = Result<LinkOutcome, AtlasError>> + Send;
+
+    /// Reads one link; [`AtlasLinkState::not_linked`] when Atlas returns 404.
+    fn get_link(
+        &self,
+        project: &ProjectId,
+        service: &EndpointServiceId,
+        endpoint: &VpcEndpointId,
+    ) -> impl Future<Output = Result<AtlasLinkState, AtlasError>> + Send;
+
+    fn unlink(
+        &self,
+        project: &ProjectId,
+        service: &EndpointServiceId,
+        endpoint: &VpcEndpointId,
+    ) -> impl Future<Output = Result<UnlinkOutcome, AtlasError>> + Send;
+}
