@@ -12,6 +12,12 @@ use crate::secret::Secret;
 /// The Atlas Admin API base URL when `MONGODB_ATLAS_BASE_URL` is not set.
 pub const DEFAULT_BASE_URL: &str = "https://cloud.mongodb.com";
 
+/// How long an invocation waits for a converging endpoint when `WAIT_BUDGET_SECONDS` is unset.
+pub const DEFAULT_WAIT_BUDGET: Duration = Duration::from_secs(60);
+
+/// Lambda's maximum timeout is 900 seconds; the wait must leave room for the rest.
+const MAX_WAIT_BUDGET_SECONDS: u64 = 840;
+
 /// Where the Atlas credentials come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CredentialSource {
@@ -32,6 +38,9 @@ pub struct Settings {
     /// Time kept free at the end of an invocation so the function can report before Lambda
     /// stops it.
     pub deadline_margin: Duration,
+    /// How long an invocation keeps re-reading a converging endpoint (`WAIT_BUDGET_SECONDS`).
+    /// Never more than half the invocation's remaining time.
+    pub wait_budget: Duration,
 }
 
 /// A missing or invalid setting.
@@ -68,12 +77,26 @@ impl Settings {
                 ConfigError(format!("DRY_RUN is {value:?}; set it to true or false"))
             })?,
         };
+        let wait_budget = match get("WAIT_BUDGET_SECONDS") {
+            None => DEFAULT_WAIT_BUDGET,
+            Some(value) => value
+                .parse::<u64>()
+                .ok()
+                .filter(|seconds| *seconds <= MAX_WAIT_BUDGET_SECONDS)
+                .map(Duration::from_secs)
+                .ok_or_else(|| {
+                    ConfigError(format!(
+                        "WAIT_BUDGET_SECONDS is {value:?}; set it to a whole number of seconds from 0 to {MAX_WAIT_BUDGET_SECONDS}"
+                    ))
+                })?,
+        };
         Ok(Self {
             projects,
             base_url,
             credentials,
             dry_run,
             deadline_margin: Duration::from_secs(2),
+            wait_budget,
         })
     }
 }

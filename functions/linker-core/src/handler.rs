@@ -17,6 +17,7 @@ use crate::domain::event::{Intent, read_event, read_meta};
 use crate::domain::report::{Action, InvocationReport, Outcome};
 use crate::error::{ErrorClass, LinkerError};
 use crate::linker::Linker;
+use crate::metrics::{Metrics, NO_PROJECT};
 
 /// The linker as the functions use it: real EC2 and Atlas adapters.
 pub type LiveLinker = Linker<Ec2Adapter, AtlasClient>;
@@ -45,8 +46,18 @@ impl EventFunction {
             .await
     }
 
-    /// Handles one delivery.
+    /// Handles one delivery and publishes its metrics; a failure counts as one error.
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, LinkerError> {
+        let result = self.handle_event(event).await;
+        if result.is_err() {
+            let mut metrics = Metrics::default();
+            metrics.add(NO_PROJECT, "Errors");
+            metrics.emit();
+        }
+        result
+    }
+
+    async fn handle_event(&self, event: LambdaEvent<Value>) -> Result<Value, LinkerError> {
         let (payload, context) = event.into_parts();
         let meta = read_meta(&payload);
         let event_id = meta.event_id.as_deref().unwrap_or("");
@@ -84,7 +95,9 @@ impl EventFunction {
             error!(event_id, error_type = e.error_type(), error = %e, "cannot build the Atlas client");
         })?;
         let budget = remaining_time(context.deadline).saturating_sub(self.settings.deadline_margin);
-        let endpoints = match tokio::time::timeout(budget, linker.apply(&intent)).await {
+        let wait_until = tokio::time::Instant::now() + self.settings.wait_budget.min(budget / 2);
+        let endpoints = match tokio::time::timeout(budget, linker.apply(&intent, wait_until)).await
+        {
             Ok(Ok(endpoints)) => endpoints,
             Ok(Err(e)) => {
                 error!(event_id, event_name, error_type = e.error_type(), error = %e, "event failed; Lambda retries it and the dead-letter queue keeps it if retries fail");
@@ -134,6 +147,9 @@ impl EventFunction {
             report.reason = endpoints.iter().find_map(|e| e.detail.clone());
         }
         report.endpoints = endpoints;
+        let mut metrics = Metrics::default();
+        report.endpoints.iter().for_each(|e| metrics.add_report(e));
+        metrics.emit();
         Ok(to_json(&report))
     }
 }

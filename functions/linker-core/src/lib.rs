@@ -12,5 +12,6 @@ pub mod error;
 pub mod handler;
 pub mod linker;
 pub mod logging;
+pub mod metrics;
 pub mod ports;
 pub mod secret;

@@ -4,15 +4,19 @@
 //! The list of endpoint services is cached for the life of the container and refreshed at most
 //! once per invocation, on a miss, so a burst of creates costs one listing per project.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use tokio::sync::Mutex;
 use tracing::{info, warn};
 
 use crate::domain::event::{CreatedEndpoint, DeletedEndpoints, Intent};
-use crate::domain::ids::{AwsRegion, EndpointServiceName, ProjectId, VpcEndpointId};
+use crate::domain::ids::{
+    AwsRegion, EndpointServiceId, EndpointServiceName, ProjectId, VpcEndpointId,
+};
 use crate::domain::report::{Action, EndpointReport};
-use crate::domain::verdict::{AtlasLinkState, Ec2State};
+use crate::domain::verdict::{AtlasLinkState, AtlasStatus, Ec2State, Verdict, classify};
 use crate::error::LinkerError;
 use crate::ports::{AtlasPort, Ec2Port, EndpointService, LinkOutcome, UnlinkOutcome};
 
@@ -35,6 +39,19 @@ struct ServiceCache {
 /// A miss within this time of the last listing does not list again, so that a burst of events
 /// for services outside the configured projects costs one listing, not one per event.
 const MIN_RELIST_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The first wait before reading a converging pair again; each later wait doubles.
+const FIRST_RECHECK_DELAY: Duration = Duration::from_millis(500);
+const MAX_RECHECK_DELAY: Duration = Duration::from_secs(8);
+
+/// The endpoint whose two sides are being compared, and what was done to it.
+#[derive(Clone, Copy)]
+struct Check<'a> {
+    region: &'a AwsRegion,
+    id: &'a VpcEndpointId,
+    target: Option<(&'a ProjectId, &'a EndpointServiceId)>,
+    action: Action,
+}
 
 /// Which endpoint service a lookup is after.
 enum Lookup<'a> {
@@ -70,16 +87,25 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
         &self.atlas
     }
 
-    /// Carries out an intent and reports each endpoint it concerns.
-    pub async fn apply(&self, intent: &Intent) -> Result<Vec<EndpointReport>, LinkerError> {
+    /// Carries out an intent and reports each endpoint it concerns. While a pair is converging,
+    /// both sides are read again with backoff until they are in sync or `wait_until` passes.
+    pub async fn apply(
+        &self,
+        intent: &Intent,
+        wait_until: Instant,
+    ) -> Result<Vec<EndpointReport>, LinkerError> {
         match intent {
-            Intent::Link(created) => Ok(vec![self.link(created).await?]),
-            Intent::Unlink(deleted) => self.unlink_all(deleted).await,
+            Intent::Link(created) => Ok(vec![self.link(created, wait_until).await?]),
+            Intent::Unlink(deleted) => self.unlink_all(deleted, wait_until).await,
             Intent::Ignore(_) => Ok(Vec::new()),
         }
     }
 
-    async fn link(&self, created: &CreatedEndpoint) -> Result<EndpointReport, LinkerError> {
+    async fn link(
+        &self,
+        created: &CreatedEndpoint,
+        wait_until: Instant,
+    ) -> Result<EndpointReport, LinkerError> {
         let id = &created.endpoint_id;
         let Some(found) = self.ec2.describe_endpoint(&created.region, id).await? else {
             return Ok(EndpointReport::ignored(
@@ -135,8 +161,49 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
 
         let (action, atlas_state) = self.register(&service, id).await?;
         let ec2_state = self.ec2_state(&created.region, id).await?;
-        let report = EndpointReport::checked(id, action, Some(target), &ec2_state, &atlas_state);
-        Ok(report)
+        let check = Check {
+            region: &created.region,
+            id,
+            target: Some(target),
+            action,
+        };
+        self.settle(check, ec2_state, atlas_state, wait_until).await
+    }
+
+    /// Reads both sides again, with backoff, while they are converging and time is left, then
+    /// reports the last reading. A dry run reports the first reading: nothing is moving.
+    async fn settle(
+        &self,
+        check: Check<'_>,
+        mut ec2_state: Ec2State,
+        mut atlas_state: AtlasLinkState,
+        wait_until: Instant,
+    ) -> Result<EndpointReport, LinkerError> {
+        let started = Instant::now();
+        let mut delay = FIRST_RECHECK_DELAY;
+        let mut rechecks = 0u32;
+        while !self.dry_run
+            && classify(&ec2_state, &atlas_state) == Verdict::Converging
+            && Instant::now() + delay <= wait_until
+        {
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(MAX_RECHECK_DELAY);
+            rechecks += 1;
+            if let Some((project, service)) = check.target {
+                atlas_state = self.atlas.get_link(project, service, check.id).await?;
+            }
+            ec2_state = self.ec2_state(check.region, check.id).await?;
+        }
+        if rechecks > 0 {
+            info!(vpc_endpoint_id = %check.id, rechecks, waited_ms = started.elapsed().as_millis() as u64, verdict = classify(&ec2_state, &atlas_state).as_str(), "waited for the endpoint to settle");
+        }
+        Ok(EndpointReport::checked(
+            check.id,
+            check.action,
+            check.target,
+            &ec2_state,
+            &atlas_state,
+        ))
     }
 
     /// Registers `id` with `service` unless Atlas already lists it, and returns the link state.
@@ -148,7 +215,7 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
         let (project, service_id) = (&service.project_id, &service.id);
         if service.interface_endpoints.iter().any(|e| e == id.as_str()) {
             let state = self.atlas.get_link(project, service_id, id).await?;
-            if state.status != crate::domain::verdict::AtlasStatus::NotLinked {
+            if state.status != AtlasStatus::NotLinked {
                 info!(vpc_endpoint_id = %id, project_id = %project, endpoint_service_id = %service_id, "endpoint already linked");
                 return Ok((Action::AlreadyLinked, state));
             }
@@ -178,6 +245,7 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
     async fn unlink_all(
         &self,
         deleted: &DeletedEndpoints,
+        wait_until: Instant,
     ) -> Result<Vec<EndpointReport>, LinkerError> {
         let mut reports = Vec::new();
         for (id, code) in &deleted.unsuccessful {
@@ -190,7 +258,7 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
             ));
         }
         for id in &deleted.deleted {
-            reports.push(self.unlink(&deleted.region, id).await?);
+            reports.push(self.unlink(&deleted.region, id, wait_until).await?);
         }
         Ok(reports)
     }
@@ -199,6 +267,7 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
         &self,
         region: &AwsRegion,
         id: &VpcEndpointId,
+        wait_until: Instant,
     ) -> Result<EndpointReport, LinkerError> {
         let Some(service) = self.find_service(Lookup::ByEndpoint(id)).await? else {
             info!(vpc_endpoint_id = %id, "no endpoint service of the configured projects lists the endpoint");
@@ -235,14 +304,13 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
 
         let atlas_state = self.atlas.get_link(project, service_id, id).await?;
         let ec2_state = self.ec2_state(region, id).await?;
-        let target = Some((project, service_id));
-        Ok(EndpointReport::checked(
+        let check = Check {
+            region,
             id,
+            target: Some((project, service_id)),
             action,
-            target,
-            &ec2_state,
-            &atlas_state,
-        ))
+        };
+        self.settle(check, ec2_state, atlas_state, wait_until).await
     }
 
     async fn ec2_state(

@@ -2,6 +2,9 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use super::*;
 use crate::domain::event::{CreatedEndpoint, DeletedEndpoints};
@@ -55,6 +58,8 @@ struct FakeAtlas {
     calls: Mutex<Vec<String>>,
     link_conflicts: bool,
     fail_with: Option<ErrorClass>,
+    /// When set, a link reads as AVAILABLE from this many reads after its creation on.
+    accept_after_reads: Option<usize>,
 }
 
 impl FakeAtlas {
@@ -150,6 +155,12 @@ impl AtlasPort for FakeAtlas {
         endpoint: &VpcEndpointId,
     ) -> Result<AtlasLinkState, AtlasError> {
         self.record(format!("get {endpoint}"))?;
+        if let Some(reads) = self.accept_after_reads
+            && self.calls(&format!("get {endpoint}")) >= reads
+            && let Some(link) = self.links.lock().unwrap().get_mut(endpoint.as_str())
+        {
+            link.status = AtlasStatus::Available;
+        }
         Ok(self
             .links
             .lock()
@@ -209,7 +220,10 @@ fn deleted(ids: &[&str], unsuccessful: &[(&str, &str)]) -> Intent {
 }
 
 async fn one(linker: &Linker<FakeEc2, FakeAtlas>, intent: Intent) -> EndpointReport {
-    let mut reports = linker.apply(&intent).await.expect("apply succeeds");
+    let mut reports = linker
+        .apply(&intent, Instant::now())
+        .await
+        .expect("apply succeeds");
     assert_eq!(reports.len(), 1, "{reports:?}");
     reports.remove(0)
 }
@@ -408,7 +422,10 @@ async fn unlink_skips_unsuccessful_ids() {
     let atlas = FakeAtlas::with_service(SERVICE_NAME, &[ENDPOINT, failed]);
     let linker = linker(FakeEc2::default(), atlas, false);
     let reports = linker
-        .apply(&deleted(&[ENDPOINT], &[(failed, "DependencyViolation")]))
+        .apply(
+            &deleted(&[ENDPOINT], &[(failed, "DependencyViolation")]),
+            Instant::now(),
+        )
         .await
         .unwrap();
     assert_eq!(reports.len(), 2);
@@ -450,8 +467,45 @@ async fn atlas_failure_is_an_error() {
     };
     let linker = linker(ec2, atlas, false);
     let error = linker
-        .apply(&created(ENDPOINT, SERVICE_NAME))
+        .apply(&created(ENDPOINT, SERVICE_NAME), Instant::now())
         .await
         .unwrap_err();
     assert_eq!(error.error_type(), "Retryable");
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_reports_in_sync_when_settled() {
+    let ec2 = FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "available");
+    let atlas = FakeAtlas {
+        accept_after_reads: Some(2),
+        ..FakeAtlas::with_service(SERVICE_NAME, &[])
+    };
+    let linker = linker(ec2, atlas, false);
+    let until = Instant::now() + Duration::from_secs(60);
+    let report = linker
+        .apply(&created(ENDPOINT, SERVICE_NAME), until)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(report.action, Action::Linked);
+    assert_eq!(report.atlas_status.as_deref(), Some("AVAILABLE"));
+    assert_eq!(report.verdict, Some(Verdict::InSync));
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_reports_converging_when_budget_ends() {
+    let ec2 = FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "pendingAcceptance");
+    let linker = linker(ec2, FakeAtlas::with_service(SERVICE_NAME, &[]), false);
+    let until = Instant::now() + Duration::from_secs(5);
+    let report = linker
+        .apply(&created(ENDPOINT, SERVICE_NAME), until)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(report.verdict, Some(Verdict::Converging));
+    assert!(
+        linker.atlas().calls("get") >= 2,
+        "rechecked while time was left"
+    );
+    assert!(Instant::now() <= until, "stopped within the budget");
 }
