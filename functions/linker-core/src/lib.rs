@@ -7,7 +7,7 @@
 pub mod atlas;
 pub mod aws;
 pub mod config;
-pub mod domain;
+pub use linker_domain as domain;
 pub mod error;
 pub mod handler;
 pub mod linker;

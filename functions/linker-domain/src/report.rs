@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use super::ids::{EndpointServiceId, ProjectId, VpcEndpointId};
-use super::verdict::{AtlasLinkState, Ec2State, Verdict, classify};
+use crate::ids::{EndpointServiceId, ProjectId, VpcEndpointId};
+use crate::verdict::{AtlasLinkState, Ec2State, Verdict, classify};
 
 /// What the function did with one endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use super::ids::{AwsRegion, EndpointServiceName, VpcEndpointId};
+use crate::ids::{AwsRegion, EndpointServiceName, VpcEndpointId};
 
 const SOURCE: &str = "aws.ec2";
 const DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
