@@ -1,0 +1,192 @@
+//! EC2 lookup behind link acceptance: before a PENDING_ACCEPTANCE link may
+//! become AVAILABLE, the simulator queries a configured EC2-compatible
+//! endpoint (moto in the tests) for the interface endpoint.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use aws_sdk_ec2::config::retry::RetryConfig;
+use aws_sdk_ec2::config::timeout::TimeoutConfig;
+use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_ec2::error::ProvideErrorMetadata;
+use aws_sdk_ec2::types::VpcEndpoint;
+
+use crate::lock;
+use crate::state::Acceptance;
+
+/// Error code that EC2 returns when a `vpce-` id does not exist.
+const NOT_FOUND_CODE: &str = "InvalidVpcEndpointId.NotFound";
+
+/// EC2 client factory for one endpoint URL, with one client per region.
+pub(crate) struct Ec2Checker {
+    endpoint_url: String,
+    credentials: Credentials,
+    clients: Mutex<HashMap<String, aws_sdk_ec2::Client>>,
+}
+
+impl Ec2Checker {
+    /// Uses `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and
+    /// `AWS_SESSION_TOKEN` from the environment, or fixed dummy credentials
+    /// when they are unset. No other credential source is consulted, so the
+    /// client never contacts an instance metadata service.
+    pub fn new(endpoint_url: String) -> Self {
+        let access_key = std::env::var("AWS_ACCESS_KEY_ID").ok();
+        let secret_key = std::env::var("AWS_SECRET_ACCESS_KEY").ok();
+        let credentials = match (access_key, secret_key) {
+            (Some(access), Some(secret)) => Credentials::new(
+                access,
+                secret,
+                std::env::var("AWS_SESSION_TOKEN").ok(),
+                None,
+                "environment",
+            ),
+            _ => Credentials::new("testing", "testing", None, None, "atlas-sim-dummy"),
+        };
+        Self {
+            endpoint_url,
+            credentials,
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn client(&self, aws_region: &str) -> aws_sdk_ec2::Client {
+        let mut clients = lock(&self.clients);
+        let client = clients.entry(aws_region.to_owned()).or_insert_with(|| {
+            let config = aws_sdk_ec2::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new(aws_region.to_owned()))
+                .endpoint_url(&self.endpoint_url)
+                .credentials_provider(self.credentials.clone())
+                .retry_config(RetryConfig::standard().with_max_attempts(2))
+                .timeout_config(
+                    TimeoutConfig::builder()
+                        .operation_timeout(Duration::from_secs(10))
+                        .build(),
+                )
+                .build();
+            aws_sdk_ec2::Client::from_conf(config)
+        });
+        client.clone()
+    }
+
+    /// Decides whether Atlas would accept `vpce_id` into the endpoint service.
+    ///
+    /// Rejects an endpoint that EC2 does not know, one in state deleting,
+    /// deleted, failed, expired or rejected, and one whose service name is
+    /// not `endpoint_service_name`. Returns `Err` when EC2 could not be
+    /// asked, and the link then stays pending.
+    ///
+    /// NOTE: the lookup uses the endpoint service's region. A cross-region
+    /// endpoint in another region would be reported as missing.
+    pub async fn decide(
+        &self,
+        atlas_region: &str,
+        vpce_id: &str,
+        endpoint_service_name: &str,
+    ) -> Result<Acceptance, String> {
+        let aws_region = aws_region_name(atlas_region);
+        let result = self
+            .client(&aws_region)
+            .describe_vpc_endpoints()
+            .vpc_endpoint_ids(vpce_id)
+            .send()
+            .await;
+        let output = match result {
+            Ok(output) => output,
+            Err(error) if error.code() == Some(NOT_FOUND_CODE) => {
+                return Ok(reject_missing(vpce_id, &aws_region));
+            }
+            Err(error) => {
+                let error = aws_sdk_ec2::error::DisplayErrorContext(error);
+                return Err(format!("DescribeVpcEndpoints failed: {error}"));
+            }
+        };
+        let endpoint = output
+            .vpc_endpoints()
+            .iter()
+            .find(|e| e.vpc_endpoint_id() == Some(vpce_id));
+        match endpoint {
+            None => Ok(reject_missing(vpce_id, &aws_region)),
+            Some(endpoint) => Ok(judge(endpoint, vpce_id, endpoint_service_name)),
+        }
+    }
+}
+
+fn reject_missing(vpce_id: &str, aws_region: &str) -> Acceptance {
+    Acceptance::Reject(format!(
+        "Interface endpoint {vpce_id} was not found in AWS region {aws_region}."
+    ))
+}
+
+fn judge(endpoint: &VpcEndpoint, vpce_id: &str, endpoint_service_name: &str) -> Acceptance {
+    // EC2 sends VPC endpoint states in lower camel case ("available"), while
+    // the SDK enum spells them in upper camel case, so compare the text.
+    let state = endpoint
+        .state()
+        .map(|s| s.as_str().to_ascii_lowercase())
+        .unwrap_or_default();
+    let dead_states = ["deleting", "deleted", "failed", "expired", "rejected"];
+    if dead_states.contains(&state.as_str()) {
+        return Acceptance::Reject(format!(
+            "Interface endpoint {vpce_id} is in state {state} in AWS."
+        ));
+    }
+    let service_name = endpoint.service_name().unwrap_or_default();
+    if service_name != endpoint_service_name {
+        return Acceptance::Reject(format!(
+            "Interface endpoint {vpce_id} connects to {service_name}, \
+             not to endpoint service {endpoint_service_name}."
+        ));
+    }
+    Acceptance::Accept
+}
+
+/// Converts an Atlas region name (`US_EAST_1`) to the AWS form (`us-east-1`).
+pub(crate) fn aws_region_name(atlas_region: &str) -> String {
+    atlas_region.to_ascii_lowercase().replace('_', "-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_ec2::types::State;
+
+    #[test]
+    fn region_names_convert() {
+        assert_eq!(aws_region_name("US_EAST_1"), "us-east-1");
+        assert_eq!(aws_region_name("US_GOV_WEST_1"), "us-gov-west-1");
+    }
+
+    fn endpoint(state: &str, service: &str) -> VpcEndpoint {
+        VpcEndpoint::builder()
+            .vpc_endpoint_id("vpce-0123456789abcdef0")
+            .state(State::from(state))
+            .service_name(service)
+            .build()
+    }
+
+    #[test]
+    fn judge_accepts_live_endpoint() {
+        let verdict = judge(
+            &endpoint("available", "svc"),
+            "vpce-0123456789abcdef0",
+            "svc",
+        );
+        assert_eq!(verdict, Acceptance::Accept);
+        let pending = judge(&endpoint("pendingAcceptance", "svc"), "vpce-0", "svc");
+        assert_eq!(pending, Acceptance::Accept);
+    }
+
+    #[test]
+    fn judge_rejects_deleted_endpoint() {
+        let verdict = judge(&endpoint("deleted", "svc"), "vpce-0", "svc");
+        assert!(matches!(verdict, Acceptance::Reject(_)));
+    }
+
+    #[test]
+    fn judge_rejects_other_service() {
+        let verdict = judge(&endpoint("available", "other"), "vpce-0", "svc");
+        assert!(matches!(verdict, Acceptance::Reject(_)));
+    }
+}
