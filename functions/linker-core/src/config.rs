@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::atlas::AtlasCredentials;
 use crate::domain::ids::ProjectId;
+use crate::linker::LinkPolicy;
 use crate::secret::Secret;
 
 /// The Atlas Admin API base URL when `MONGODB_ATLAS_BASE_URL` is not set.
@@ -41,6 +42,8 @@ pub struct Settings {
     /// How long an invocation keeps re-reading a converging endpoint (`WAIT_BUDGET_SECONDS`).
     /// Never more than half the invocation's remaining time.
     pub wait_budget: Duration,
+    /// Which endpoints may be linked (`ALLOWED_ACCOUNT_IDS`, `ALLOWED_VPC_IDS`, `OPT_OUT_TAG`).
+    pub policy: LinkPolicy,
 }
 
 /// A missing or invalid setting.
@@ -90,6 +93,34 @@ impl Settings {
                     ))
                 })?,
         };
+        if get("CROSS_ACCOUNT_ROLE_NAME").is_some() {
+            return Err(ConfigError(
+                "CROSS_ACCOUNT_ROLE_NAME is set, but this version reads EC2 only in the function's own account; unset it"
+                    .to_owned(),
+            ));
+        }
+        let policy = LinkPolicy {
+            allowed_accounts: read_list(
+                &get,
+                "ALLOWED_ACCOUNT_IDS",
+                "12-digit AWS account id",
+                |id| id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()),
+            )?,
+            allowed_vpcs: read_list(
+                &get,
+                "ALLOWED_VPC_IDS",
+                "VPC id (vpc- and hex digits)",
+                |id| {
+                    id.strip_prefix("vpc-").is_some_and(|hex| {
+                        !hex.is_empty()
+                            && hex
+                                .bytes()
+                                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+                    })
+                },
+            )?,
+            opt_out_tag: get("OPT_OUT_TAG"),
+        };
         Ok(Self {
             projects,
             base_url,
@@ -97,8 +128,31 @@ impl Settings {
             dry_run,
             deadline_margin: Duration::from_secs(2),
             wait_budget,
+            policy,
         })
     }
+}
+
+/// Reads an optional comma-separated list, checking each entry with `valid`.
+fn read_list(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    what: &str,
+    valid: impl Fn(&str) -> bool,
+) -> Result<Option<Vec<String>>, ConfigError> {
+    let Some(value) = get(name) else {
+        return Ok(None);
+    };
+    let mut entries = Vec::new();
+    for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        if !valid(entry) {
+            return Err(ConfigError(format!(
+                "{name} contains {entry:?}, which is not a {what}"
+            )));
+        }
+        entries.push(entry.to_owned());
+    }
+    Ok(Some(entries))
 }
 
 fn read_projects(value: Option<String>) -> Result<Vec<ProjectId>, ConfigError> {
@@ -322,6 +376,50 @@ mod tests {
         ])
         .unwrap();
         assert!(!format!("{s:?}").contains("topsecretvalue"));
+    }
+
+    #[test]
+    fn config_reads_policy() {
+        let s = settings(&[
+            ("ATLAS_PROJECT_IDS", PROJECT),
+            ("ATLAS_CREDENTIALS_SECRET", "s"),
+            ("ALLOWED_ACCOUNT_IDS", "111122223333, 444455556666"),
+            ("ALLOWED_VPC_IDS", "vpc-0123456789abcdef0"),
+            ("OPT_OUT_TAG", "atlas-privatelink-linker:opt-out"),
+        ])
+        .unwrap();
+        assert_eq!(s.policy.allowed_accounts.as_ref().map(Vec::len), Some(2));
+        assert_eq!(s.policy.allowed_vpcs.as_ref().map(Vec::len), Some(1));
+        assert_eq!(
+            s.policy.opt_out_tag.as_deref(),
+            Some("atlas-privatelink-linker:opt-out")
+        );
+    }
+
+    #[test]
+    fn config_rejects_bad_policy_and_role() {
+        let cases = [
+            (
+                "ALLOWED_ACCOUNT_IDS",
+                "1111-2222",
+                "ALLOWED_ACCOUNT_IDS contains",
+            ),
+            ("ALLOWED_VPC_IDS", "subnet-1", "ALLOWED_VPC_IDS contains"),
+            (
+                "CROSS_ACCOUNT_ROLE_NAME",
+                "Reader",
+                "CROSS_ACCOUNT_ROLE_NAME is set",
+            ),
+        ];
+        for (name, value, expected) in cases {
+            let error = settings(&[
+                ("ATLAS_PROJECT_IDS", PROJECT),
+                ("ATLAS_CREDENTIALS_SECRET", "s"),
+                (name, value),
+            ])
+            .unwrap_err();
+            assert!(error.0.contains(expected), "{name}: {error}");
+        }
     }
 
     #[test]

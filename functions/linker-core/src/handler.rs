@@ -182,6 +182,7 @@ async fn build_linker(settings: &Settings, aws: &SdkConfig) -> Result<LiveLinker
         atlas,
         settings.projects.clone(),
         settings.dry_run,
+        settings.policy.clone(),
     ))
 }
 

@@ -18,7 +18,7 @@ use crate::domain::ids::{
 use crate::domain::report::{Action, EndpointReport};
 use crate::domain::verdict::{AtlasLinkState, AtlasStatus, Ec2State, Verdict, classify};
 use crate::error::LinkerError;
-use crate::ports::{AtlasPort, Ec2Port, EndpointService, LinkOutcome, UnlinkOutcome};
+use crate::ports::{AtlasPort, Ec2Endpoint, Ec2Port, EndpointService, LinkOutcome, UnlinkOutcome};
 
 /// Links and unlinks endpoints for the configured Atlas projects.
 pub struct Linker<E, A> {
@@ -26,7 +26,43 @@ pub struct Linker<E, A> {
     atlas: A,
     projects: Vec<ProjectId>,
     dry_run: bool,
+    policy: LinkPolicy,
     services: Mutex<ServiceCache>,
+}
+
+/// Which endpoints may be linked. `None` lists allow everything.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LinkPolicy {
+    /// AWS account ids that own endpoints which may be linked.
+    pub allowed_accounts: Option<Vec<String>>,
+    /// VPC ids whose endpoints may be linked.
+    pub allowed_vpcs: Option<Vec<String>>,
+    /// A tag key that, present on an endpoint with any value, keeps it from being linked.
+    pub opt_out_tag: Option<String>,
+}
+
+impl LinkPolicy {
+    /// Returns why the endpoint may not be linked, or `None` when it may.
+    fn refusal(&self, endpoint: &Ec2Endpoint) -> Option<String> {
+        let owner = endpoint.owner_id.as_deref().unwrap_or("unknown");
+        if let Some(accounts) = &self.allowed_accounts
+            && !accounts.iter().any(|a| a == owner)
+        {
+            return Some(format!("account {owner} is not in ALLOWED_ACCOUNT_IDS"));
+        }
+        let vpc = endpoint.vpc_id.as_deref().unwrap_or("unknown");
+        if let Some(vpcs) = &self.allowed_vpcs
+            && !vpcs.iter().any(|v| v == vpc)
+        {
+            return Some(format!("VPC {vpc} is not in ALLOWED_VPC_IDS"));
+        }
+        if let Some(tag) = &self.opt_out_tag
+            && endpoint.tags.iter().any(|(key, _)| key == tag)
+        {
+            return Some(format!("the endpoint carries the opt-out tag {tag}"));
+        }
+        None
+    }
 }
 
 /// The cached listing of endpoint services of all configured projects.
@@ -69,12 +105,19 @@ impl Lookup<'_> {
 }
 
 impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
-    pub fn new(ec2: E, atlas: A, projects: Vec<ProjectId>, dry_run: bool) -> Self {
+    pub fn new(
+        ec2: E,
+        atlas: A,
+        projects: Vec<ProjectId>,
+        dry_run: bool,
+        policy: LinkPolicy,
+    ) -> Self {
         Self {
             ec2,
             atlas,
             projects,
             dry_run,
+            policy,
             services: Mutex::new(ServiceCache::default()),
         }
     }
@@ -142,6 +185,11 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
                     found.state.as_str()
                 ),
             ));
+        }
+
+        if let Some(reason) = self.policy.refusal(&found) {
+            info!(vpc_endpoint_id = %id, reason = reason.as_str(), "endpoint not linked by policy");
+            return Ok(EndpointReport::ignored(id.as_str(), reason));
         }
 
         let Some(service) = self

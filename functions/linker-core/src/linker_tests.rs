@@ -35,6 +35,7 @@ impl FakeEc2 {
                 state: Ec2State::parse(state),
                 vpc_id: Some("vpc-0123456789abcdef0".to_owned()),
                 owner_id: Some("111122223333".to_owned()),
+                tags: vec![("team".to_owned(), "payments".to_owned())],
             },
         );
         fake
@@ -193,6 +194,7 @@ fn linker(ec2: FakeEc2, atlas: FakeAtlas, dry_run: bool) -> Linker<FakeEc2, Fake
         atlas,
         vec![ProjectId::parse(PROJECT).unwrap()],
         dry_run,
+        LinkPolicy::default(),
     )
 }
 
@@ -508,4 +510,67 @@ async fn wait_reports_converging_when_budget_ends() {
         "rechecked while time was left"
     );
     assert!(Instant::now() <= until, "stopped within the budget");
+}
+
+#[tokio::test]
+async fn link_policy_filters_endpoints() {
+    let cases = [
+        (
+            LinkPolicy {
+                allowed_accounts: Some(vec!["999988887777".into()]),
+                ..Default::default()
+            },
+            "account 111122223333",
+        ),
+        (
+            LinkPolicy {
+                allowed_vpcs: Some(vec!["vpc-0fffffffffffffff0".into()]),
+                ..Default::default()
+            },
+            "VPC vpc-0123456789abcdef0",
+        ),
+        (
+            LinkPolicy {
+                opt_out_tag: Some("team".into()),
+                ..Default::default()
+            },
+            "opt-out tag team",
+        ),
+    ];
+    for (policy, expected) in cases {
+        let ec2 = FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "available");
+        let atlas = FakeAtlas::with_service(SERVICE_NAME, &[]);
+        let linker = Linker::new(
+            ec2,
+            atlas,
+            vec![ProjectId::parse(PROJECT).unwrap()],
+            false,
+            policy,
+        );
+        let report = one(&linker, created(ENDPOINT, SERVICE_NAME)).await;
+        assert_eq!(report.action, Action::Ignored);
+        let detail = report.detail.unwrap_or_default();
+        assert!(detail.contains(expected), "{detail}");
+        assert_eq!(linker.atlas().calls("link"), 0);
+    }
+}
+
+#[tokio::test]
+async fn link_policy_allows_listed_endpoints() {
+    let policy = LinkPolicy {
+        allowed_accounts: Some(vec!["111122223333".into()]),
+        allowed_vpcs: Some(vec!["vpc-0123456789abcdef0".into()]),
+        opt_out_tag: Some("atlas-privatelink-linker:opt-out".into()),
+    };
+    let ec2 = FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "available");
+    let atlas = FakeAtlas::with_service(SERVICE_NAME, &[]);
+    let linker = Linker::new(
+        ec2,
+        atlas,
+        vec![ProjectId::parse(PROJECT).unwrap()],
+        false,
+        policy,
+    );
+    let report = one(&linker, created(ENDPOINT, SERVICE_NAME)).await;
+    assert_eq!(report.action, Action::Linked);
 }

@@ -17,6 +17,8 @@ pub struct Ec2Endpoint {
     pub state: Ec2State,
     pub vpc_id: Option<String>,
     pub owner_id: Option<String>,
+    /// The endpoint's tags as key and value.
+    pub tags: Vec<(String, String)>,
 }
 
 /// Reads VPC endpoints from EC2.

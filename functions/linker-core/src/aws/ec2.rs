@@ -86,6 +86,14 @@ impl Ec2Port for Ec2Adapter {
                     }),
                 vpc_id: endpoint.vpc_id().map(str::to_owned),
                 owner_id: endpoint.owner_id().map(str::to_owned),
+                tags: endpoint
+                    .tags()
+                    .iter()
+                    .map(|tag| {
+                        let key = tag.key().unwrap_or_default().to_owned();
+                        (key, tag.value().unwrap_or_default().to_owned())
+                    })
+                    .collect(),
             });
         Ok(found)
     }
