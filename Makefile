@@ -1,5 +1,11 @@
+# The two commands a new user needs: `make demo` runs the event function in the local sandbox
+# (moto and the Atlas simulator on 127.0.0.1, no AWS account), and `make test` runs every check
+# that CI runs. Both install what they need into .venv and target/.
+
+.PHONY: demo test build
+
 # ---------------------------------------------------------------------------------------------
-# Deployment: template checks (infra-check) and Lambda packages (package). infra/README-deploy.md
+# Deployment: template checks (infra-check) and Lambda packages (package). the README
 # describes the deploy steps that use them.
 # ---------------------------------------------------------------------------------------------
 
@@ -45,6 +51,23 @@ CARGO_TARGET_DIR ?= target
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
+
+$(VENV)/.sandbox-tools: tests/sandbox/requirements.txt | $(VENV)/bin/python
+	$(VENV)/bin/pip install --quiet -r tests/sandbox/requirements.txt
+	touch $@
+
+build:
+	cargo build --locked -p linker-events -p atlas-sim -p harness --bins
+
+demo: $(VENV)/.sandbox-tools build
+	tests/sandbox/demo.sh
+
+# The functions' end-to-end tests start moto from .venv and run the binaries built here.
+test: $(VENV)/.sandbox-tools build
+	cargo fmt --all --check
+	cargo clippy --locked --workspace --all-targets -- -D warnings
+	MOTO_SERVER=$(VENV_BIN)/moto_server cargo test --locked --workspace
+	$(MAKE) infra-check
 
 $(VENV)/.infra-check-tools: infra/requirements-check.txt | $(VENV)/bin/python
 	$(VENV)/bin/pip install --quiet -r infra/requirements-check.txt
