@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::atlas::AtlasCredentials;
-use crate::domain::ids::ProjectId;
+use crate::domain::ids::{AwsRegion, ProjectId};
 use crate::linker::LinkPolicy;
 use crate::secret::Secret;
 
@@ -44,6 +44,12 @@ pub struct Settings {
     pub wait_budget: Duration,
     /// Which endpoints may be linked (`ALLOWED_ACCOUNT_IDS`, `ALLOWED_VPC_IDS`, `OPT_OUT_TAG`).
     pub policy: LinkPolicy,
+    /// Regions the reconcile sweep searches besides each endpoint service's own region
+    /// (`RECONCILE_REGIONS`), for endpoints that use cross-region PrivateLink.
+    pub reconcile_regions: Vec<AwsRegion>,
+    /// The reconcile sweep reports a mismatch older than this as overdue
+    /// (`MISMATCH_AGE_LIMIT_MINUTES`, default 60).
+    pub mismatch_age_limit: Duration,
 }
 
 /// A missing or invalid setting.
@@ -121,6 +127,29 @@ impl Settings {
             )?,
             opt_out_tag: get("OPT_OUT_TAG"),
         };
+        let mut reconcile_regions = Vec::new();
+        for region in get("RECONCILE_REGIONS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+        {
+            let parsed = AwsRegion::parse(region).ok_or_else(|| {
+                ConfigError(format!("RECONCILE_REGIONS contains {region:?}, which is not an AWS region name such as us-east-1"))
+            })?;
+            reconcile_regions.push(parsed);
+        }
+        let mismatch_age_limit = match get("MISMATCH_AGE_LIMIT_MINUTES") {
+            None => Duration::from_secs(60 * 60),
+            Some(value) => value
+                .parse::<u64>()
+                .ok()
+                .filter(|minutes| (1..=10_080).contains(minutes))
+                .map(|minutes| Duration::from_secs(minutes * 60))
+                .ok_or_else(|| {
+                    ConfigError(format!("MISMATCH_AGE_LIMIT_MINUTES is {value:?}; set it to whole minutes from 1 to 10080"))
+                })?,
+        };
         Ok(Self {
             projects,
             base_url,
@@ -129,6 +158,8 @@ impl Settings {
             deadline_margin: Duration::from_secs(2),
             wait_budget,
             policy,
+            reconcile_regions,
+            mismatch_age_limit,
         })
     }
 }

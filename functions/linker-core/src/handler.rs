@@ -14,7 +14,7 @@ use crate::aws::ec2::Ec2Adapter;
 use crate::aws::secrets::read_atlas_secret;
 use crate::config::{CredentialSource, Settings, validate_base_url};
 use crate::domain::event::{Intent, read_event, read_meta};
-use crate::domain::report::{Action, InvocationReport, Outcome};
+use crate::domain::report::{Action, EndpointReport, InvocationReport, Outcome};
 use crate::error::{ErrorClass, LinkerError};
 use crate::linker::Linker;
 use crate::metrics::{Metrics, NO_PROJECT};
@@ -120,22 +120,7 @@ impl EventFunction {
         };
 
         for endpoint in &endpoints {
-            info!(
-                event_id,
-                event_name,
-                account_id,
-                vpc_endpoint_id = endpoint.vpc_endpoint_id.as_str(),
-                action = ?endpoint.action,
-                project_id = endpoint.project_id.as_ref().map(|p| p.as_str()),
-                endpoint_service_id = endpoint.endpoint_service_id.as_ref().map(|s| s.as_str()),
-                ec2_state = endpoint.ec2_state.as_deref(),
-                atlas_status = endpoint.atlas_status.as_deref(),
-                atlas_delete_requested = endpoint.atlas_delete_requested,
-                atlas_error_message = endpoint.atlas_error_message.as_deref(),
-                verdict = endpoint.verdict.map(|v| v.as_str()),
-                detail = endpoint.detail.as_deref(),
-                "endpoint checked"
-            );
+            log_endpoint(event_id, event_name, account_id, endpoint);
         }
         let acted = endpoints.iter().any(|e| e.action != Action::Ignored);
         report.outcome = if acted {
@@ -154,7 +139,38 @@ impl EventFunction {
     }
 }
 
-async fn build_linker(settings: &Settings, aws: &SdkConfig) -> Result<LiveLinker, LinkerError> {
+/// Logs one endpoint's outcome as a structured line with every field of the report.
+pub(crate) fn log_endpoint(
+    event_id: &str,
+    event_name: &str,
+    account_id: &str,
+    endpoint: &EndpointReport,
+) {
+    info!(
+        event_id,
+        event_name,
+        account_id,
+        vpc_endpoint_id = endpoint.vpc_endpoint_id.as_str(),
+        action = ?endpoint.action,
+        project_id = endpoint.project_id.as_ref().map(|p| p.as_str()),
+        endpoint_service_id = endpoint.endpoint_service_id.as_ref().map(|s| s.as_str()),
+        ec2_state = endpoint.ec2_state.as_deref(),
+        atlas_status = endpoint.atlas_status.as_deref(),
+        atlas_delete_requested = endpoint.atlas_delete_requested,
+        atlas_error_message = endpoint.atlas_error_message.as_deref(),
+        verdict = endpoint.verdict.map(|v| v.as_str()),
+        managed = endpoint.managed,
+        age_seconds = endpoint.age_seconds,
+        overdue = endpoint.overdue,
+        detail = endpoint.detail.as_deref(),
+        "endpoint checked"
+    );
+}
+
+pub(crate) async fn build_linker(
+    settings: &Settings,
+    aws: &SdkConfig,
+) -> Result<LiveLinker, LinkerError> {
     let (credentials, base_url) = match &settings.credentials {
         CredentialSource::Environment(credentials) => {
             (credentials.clone(), settings.base_url.clone())
@@ -187,7 +203,7 @@ async fn build_linker(settings: &Settings, aws: &SdkConfig) -> Result<LiveLinker
 }
 
 /// Returns the time left before `deadline_ms` (milliseconds since the Unix epoch).
-fn remaining_time(deadline_ms: u64) -> Duration {
+pub(crate) fn remaining_time(deadline_ms: u64) -> Duration {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();

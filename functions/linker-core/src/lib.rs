@@ -14,4 +14,5 @@ pub mod linker;
 pub mod logging;
 pub mod metrics;
 pub mod ports;
+pub mod reconcile;
 pub mod secret;

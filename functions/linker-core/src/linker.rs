@@ -76,6 +76,10 @@ struct ServiceCache {
 /// for services outside the configured projects costs one listing, not one per event.
 const MIN_RELIST_INTERVAL: Duration = Duration::from_secs(5);
 
+/// The tag this tool sets on each endpoint it links, with the value `<project id>/<endpoint
+/// service id>`.
+pub const LINKED_TAG: &str = "atlas-privatelink-linker:linked";
+
 /// The first wait before reading a converging pair again; each later wait doubles.
 const FIRST_RECHECK_DELAY: Duration = Duration::from_millis(500);
 const MAX_RECHECK_DELAY: Duration = Duration::from_secs(8);
@@ -208,7 +212,12 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
         let target = (&service.project_id, &service.id);
 
         let (action, atlas_state) = self.register(&service, id).await?;
-        let ec2_state = self.ec2_state(&created.region, id).await?;
+        if action == Action::Linked {
+            self.mark_linked(&created.region, id, &service).await;
+        }
+        // EC2 was read just before the link request; the wait below reads it again if the pair
+        // is still converging.
+        let ec2_state = found.state.clone();
         let check = Check {
             region: &created.region,
             id,
@@ -361,6 +370,20 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
         self.settle(check, ec2_state, atlas_state, wait_until).await
     }
 
+    /// Tags an endpoint this tool linked, so the reconcile sweep knows it may unlink it later.
+    /// A failure is logged and not returned: the link itself succeeded.
+    pub(crate) async fn mark_linked(
+        &self,
+        region: &AwsRegion,
+        id: &VpcEndpointId,
+        service: &EndpointService,
+    ) {
+        let value = format!("{}/{}", service.project_id, service.id);
+        if let Err(error) = self.ec2.tag_endpoint(region, id, LINKED_TAG, &value).await {
+            warn!(vpc_endpoint_id = %id, error = %error, "could not tag the linked endpoint; the reconcile sweep will treat it as unmanaged unless its account is allowed");
+        }
+    }
+
     async fn ec2_state(
         &self,
         region: &AwsRegion,
@@ -432,3 +455,6 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
 #[cfg(test)]
 #[path = "linker_tests.rs"]
 mod tests;
+
+#[path = "sweep.rs"]
+pub mod sweep;

@@ -36,6 +36,7 @@ impl FakeEc2 {
                 vpc_id: Some("vpc-0123456789abcdef0".to_owned()),
                 owner_id: Some("111122223333".to_owned()),
                 tags: vec![("team".to_owned(), "payments".to_owned())],
+                created_at: Some(1_764_500_000),
             },
         );
         fake
@@ -50,6 +51,35 @@ impl Ec2Port for FakeEc2 {
     ) -> Result<Option<Ec2Endpoint>, Ec2Error> {
         Ok(self.endpoints.lock().unwrap().get(id.as_str()).cloned())
     }
+
+    async fn list_endpoints(
+        &self,
+        _region: &AwsRegion,
+        service_name: &str,
+    ) -> Result<Vec<Ec2Endpoint>, Ec2Error> {
+        Ok(self
+            .endpoints
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|e| e.service_name == service_name)
+            .cloned()
+            .collect())
+    }
+
+    async fn tag_endpoint(
+        &self,
+        _region: &AwsRegion,
+        id: &VpcEndpointId,
+        key: &str,
+        value: &str,
+    ) -> Result<(), Ec2Error> {
+        if let Some(endpoint) = self.endpoints.lock().unwrap().get_mut(id.as_str()) {
+            endpoint.tags.retain(|(k, _)| k != key);
+            endpoint.tags.push((key.to_owned(), value.to_owned()));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Default)]
@@ -61,6 +91,8 @@ struct FakeAtlas {
     fail_with: Option<ErrorClass>,
     /// When set, a link reads as AVAILABLE from this many reads after its creation on.
     accept_after_reads: Option<usize>,
+    /// When set, an unlinked link disappears at once instead of reading DELETING.
+    instant_delete: bool,
 }
 
 impl FakeAtlas {
@@ -178,7 +210,12 @@ impl AtlasPort for FakeAtlas {
         endpoint: &VpcEndpointId,
     ) -> Result<UnlinkOutcome, AtlasError> {
         self.record(format!("unlink {endpoint}"))?;
-        match self.links.lock().unwrap().get_mut(endpoint.as_str()) {
+        let mut links = self.links.lock().unwrap();
+        match links.get_mut(endpoint.as_str()) {
+            Some(_) if self.instant_delete => {
+                links.remove(endpoint.as_str());
+                Ok(UnlinkOutcome::Requested)
+            }
             Some(link) => {
                 *link = state("DELETING", true);
                 Ok(UnlinkOutcome::Requested)
@@ -248,6 +285,9 @@ async fn link_new_endpoint() {
     assert_eq!(report.atlas_status.as_deref(), Some("PENDING_ACCEPTANCE"));
     assert_eq!(report.verdict, Some(Verdict::Converging));
     assert_eq!(linker.atlas().calls("link"), 1);
+    let endpoints = linker.ec2.endpoints.lock().unwrap();
+    let tag = endpoints[ENDPOINT].tag(LINKED_TAG).map(str::to_owned);
+    assert_eq!(tag, Some(format!("{PROJECT}/{SERVICE_ID}")));
 }
 
 #[tokio::test]
@@ -573,4 +613,189 @@ async fn link_policy_allows_listed_endpoints() {
     );
     let report = one(&linker, created(ENDPOINT, SERVICE_NAME)).await;
     assert_eq!(report.action, Action::Linked);
+}
+
+mod sweep {
+    use super::*;
+    use crate::linker::sweep::{REPAIRED_TAG, SweepOptions};
+
+    const NOW: i64 = 1_764_500_000 + 7_200;
+
+    fn options() -> SweepOptions {
+        SweepOptions {
+            extra_regions: Vec::new(),
+            mismatch_age_limit: Duration::from_secs(3_600),
+            now_unix: NOW,
+            wait_until: Instant::now(),
+        }
+    }
+
+    fn tagged(ec2: FakeEc2, key: &str) -> FakeEc2 {
+        for endpoint in ec2.endpoints.lock().unwrap().values_mut() {
+            endpoint.tags.push((key.to_owned(), "x".to_owned()));
+        }
+        ec2
+    }
+
+    #[tokio::test]
+    async fn sweep_links_missed_endpoint() {
+        let ec2 = FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "pendingAcceptance");
+        let linker = linker(ec2, FakeAtlas::with_service(SERVICE_NAME, &[]), false);
+        let reports = linker.sweep(&options()).await.unwrap();
+        assert_eq!(reports.len(), 1);
+        assert_eq!(reports[0].action, Action::Linked);
+        assert_eq!(reports[0].managed, Some(true));
+        assert_eq!(reports[0].verdict, Some(Verdict::Converging));
+        assert_eq!(reports[0].age_seconds, Some(7_200));
+        assert!(
+            linker.ec2.endpoints.lock().unwrap()[ENDPOINT]
+                .tag(LINKED_TAG)
+                .is_some()
+        );
+    }
+
+    #[tokio::test]
+    async fn sweep_unlinks_managed_orphan() {
+        let ec2 = tagged(
+            FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "deleted"),
+            LINKED_TAG,
+        );
+        let linker = linker(
+            ec2,
+            FakeAtlas::with_service(SERVICE_NAME, &[ENDPOINT]),
+            false,
+        );
+        let reports = linker.sweep(&options()).await.unwrap();
+        assert_eq!(reports[0].action, Action::Unlinked);
+        assert_eq!(reports[0].verdict, Some(Verdict::Converging));
+        assert_eq!(linker.atlas().calls("unlink"), 1);
+    }
+
+    #[tokio::test]
+    async fn sweep_unlinks_orphan_of_allowed_account() {
+        let ec2 = FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "expired");
+        let policy = LinkPolicy {
+            allowed_accounts: Some(vec!["111122223333".into()]),
+            ..Default::default()
+        };
+        let atlas = FakeAtlas::with_service(SERVICE_NAME, &[ENDPOINT]);
+        let linker = Linker::new(
+            ec2,
+            atlas,
+            vec![ProjectId::parse(PROJECT).unwrap()],
+            false,
+            policy,
+        );
+        let reports = linker.sweep(&options()).await.unwrap();
+        assert_eq!(reports[0].action, Action::Unlinked);
+    }
+
+    #[tokio::test]
+    async fn sweep_leaves_foreign_orphan() {
+        let ec2 = FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "deleted");
+        let linker = linker(
+            ec2,
+            FakeAtlas::with_service(SERVICE_NAME, &[ENDPOINT]),
+            false,
+        );
+        let reports = linker.sweep(&options()).await.unwrap();
+        assert_eq!(reports[0].action, Action::Unmanaged);
+        assert_eq!(reports[0].managed, Some(false));
+        assert_eq!(reports[0].verdict, Some(Verdict::Mismatch));
+        assert_eq!(linker.atlas().calls("unlink"), 0);
+    }
+
+    #[tokio::test]
+    async fn sweep_leaves_link_ec2_does_not_list() {
+        let linker = linker(
+            FakeEc2::default(),
+            FakeAtlas::with_service(SERVICE_NAME, &[ENDPOINT]),
+            false,
+        );
+        let reports = linker.sweep(&options()).await.unwrap();
+        assert_eq!(reports[0].action, Action::Unmanaged);
+        assert_eq!(reports[0].ec2_state.as_deref(), Some("notFound"));
+        assert_eq!(linker.atlas().calls("unlink"), 0);
+    }
+
+    #[tokio::test]
+    async fn sweep_reports_overdue_mismatch() {
+        let ec2 = FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "available");
+        let atlas = FakeAtlas::with_service(SERVICE_NAME, &[ENDPOINT]);
+        atlas
+            .links
+            .lock()
+            .unwrap()
+            .insert(ENDPOINT.into(), state("REJECTED", false));
+        let linker = linker(ec2, atlas, false);
+        let reports = linker.sweep(&options()).await.unwrap();
+        assert_eq!(reports[0].action, Action::Unmanaged);
+        assert_eq!(reports[0].verdict, Some(Verdict::Mismatch));
+        assert_eq!(reports[0].age_seconds, Some(7_200));
+        assert!(reports[0].overdue);
+    }
+
+    #[tokio::test]
+    async fn sweep_repairs_rejected_link_once() {
+        let ec2 = tagged(
+            FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "available"),
+            LINKED_TAG,
+        );
+        let atlas = FakeAtlas {
+            instant_delete: true,
+            ..FakeAtlas::with_service(SERVICE_NAME, &[ENDPOINT])
+        };
+        atlas
+            .links
+            .lock()
+            .unwrap()
+            .insert(ENDPOINT.into(), state("REJECTED", false));
+        let linker = linker(ec2, atlas, false);
+
+        let first = linker.sweep(&options()).await.unwrap();
+        assert_eq!(first[0].action, Action::Repaired);
+        assert_eq!(first[0].atlas_status.as_deref(), Some("PENDING_ACCEPTANCE"));
+        assert!(
+            linker.ec2.endpoints.lock().unwrap()[ENDPOINT]
+                .tag(REPAIRED_TAG)
+                .is_some()
+        );
+
+        linker
+            .atlas()
+            .links
+            .lock()
+            .unwrap()
+            .insert(ENDPOINT.into(), state("REJECTED", false));
+        let second = linker.sweep(&options()).await.unwrap();
+        assert_eq!(second[0].action, Action::Checked);
+        assert!(
+            second[0]
+                .detail
+                .as_deref()
+                .unwrap_or_default()
+                .contains("after a repair")
+        );
+        assert_eq!(linker.atlas().calls("unlink"), 1);
+        assert_eq!(linker.atlas().calls("link"), 1);
+    }
+
+    #[tokio::test]
+    async fn sweep_dry_run_changes_nothing() {
+        let ec2 = FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "available");
+        let orphan = "vpce-0d4e5f60718293a4b";
+        let orphan_ec2 = tagged(
+            FakeEc2::with(orphan, SERVICE_NAME, "Interface", "deleted"),
+            LINKED_TAG,
+        );
+        let gone = orphan_ec2.endpoints.lock().unwrap().remove(orphan).unwrap();
+        ec2.endpoints.lock().unwrap().insert(orphan.into(), gone);
+        let linker = linker(ec2, FakeAtlas::with_service(SERVICE_NAME, &[orphan]), true);
+        let reports = linker.sweep(&options()).await.unwrap();
+        let actions: Vec<Action> = reports.iter().map(|r| r.action).collect();
+        assert!(actions.contains(&Action::WouldLink), "{actions:?}");
+        assert!(actions.contains(&Action::WouldUnlink), "{actions:?}");
+        assert_eq!(linker.atlas().calls("link"), 0);
+        assert_eq!(linker.atlas().calls("unlink"), 0);
+    }
 }

@@ -12,8 +12,10 @@ pub fn init() {
         .or_else(|| std::env::var("RUST_LOG").ok())
         .unwrap_or_else(|| "info".to_owned());
     // Dependencies log at warn and above unless the level names them explicitly.
-    let filter = EnvFilter::try_new(format!("warn,linker_core={level},linker_events={level}"))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_new(format!(
+        "warn,linker_core={level},linker_events={level},linker_reconcile={level}"
+    ))
+    .unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .json()
         .flatten_event(true)

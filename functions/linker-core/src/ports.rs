@@ -19,6 +19,18 @@ pub struct Ec2Endpoint {
     pub owner_id: Option<String>,
     /// The endpoint's tags as key and value.
     pub tags: Vec<(String, String)>,
+    /// When EC2 created the endpoint, in seconds since the Unix epoch.
+    pub created_at: Option<i64>,
+}
+
+impl Ec2Endpoint {
+    /// Returns the value of the tag `key`, if the endpoint carries it.
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// Reads VPC endpoints from EC2.
@@ -29,6 +41,22 @@ pub trait Ec2Port: Send + Sync {
         region: &AwsRegion,
         id: &VpcEndpointId,
     ) -> impl Future<Output = Result<Option<Ec2Endpoint>, Ec2Error>> + Send;
+
+    /// Lists the endpoints in `region` that target `service_name`, in every state EC2 reports.
+    fn list_endpoints(
+        &self,
+        region: &AwsRegion,
+        service_name: &str,
+    ) -> impl Future<Output = Result<Vec<Ec2Endpoint>, Ec2Error>> + Send;
+
+    /// Sets the tag `key` to `value` on an endpoint.
+    fn tag_endpoint(
+        &self,
+        region: &AwsRegion,
+        id: &VpcEndpointId,
+        key: &str,
+        value: &str,
+    ) -> impl Future<Output = Result<(), Ec2Error>> + Send;
 }
 
 /// An Atlas endpoint service for AWS PrivateLink, as the Admin API lists it.

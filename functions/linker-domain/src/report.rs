@@ -27,6 +27,14 @@ pub enum Action {
     DeleteFailed,
     /// Not acted on, for the reason in `detail`.
     Ignored,
+    /// Both sides read and reported; nothing needed doing, or the reason is in `detail`.
+    Checked,
+    /// A failed link was unlinked and linked again.
+    Repaired,
+    /// Dry run: a failed link would have been unlinked and linked again.
+    WouldRepair,
+    /// A link whose endpoint is gone, left alone because this tool does not manage the endpoint.
+    Unmanaged,
 }
 
 /// One endpoint in the result, with both sides as read after acting.
@@ -52,6 +60,15 @@ pub struct EndpointReport {
     /// Why the endpoint was ignored or why the delete failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// Whether this tool manages the endpoint (reconcile sweep only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub managed: Option<bool>,
+    /// Seconds since EC2 created the endpoint, for pairs that are converging or mismatched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub age_seconds: Option<u64>,
+    /// True when a mismatch has lasted longer than the configured limit.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub overdue: bool,
 }
 
 impl EndpointReport {
@@ -73,6 +90,9 @@ impl EndpointReport {
             atlas_error_message: None,
             verdict: None,
             detail,
+            managed: None,
+            age_seconds: None,
+            overdue: false,
         }
     }
 
@@ -95,6 +115,9 @@ impl EndpointReport {
             atlas_error_message: atlas.error_message.clone(),
             verdict: Some(classify(ec2, atlas)),
             detail: None,
+            managed: None,
+            age_seconds: None,
+            overdue: false,
         }
     }
 }

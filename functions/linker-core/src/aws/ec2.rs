@@ -8,6 +8,7 @@ use aws_config::{Region, SdkConfig};
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::config::http::HttpResponse;
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ec2::types::{Filter, Tag, VpcEndpoint};
 
 use crate::domain::ids::{AwsRegion, VpcEndpointId};
 use crate::domain::verdict::Ec2State;
@@ -70,32 +71,79 @@ impl Ec2Port for Ec2Adapter {
             .vpc_endpoints()
             .iter()
             .find(|endpoint| endpoint.vpc_endpoint_id() == Some(id.as_str()))
-            .map(|endpoint| Ec2Endpoint {
-                id: id.to_string(),
-                endpoint_type: endpoint
-                    .vpc_endpoint_type()
-                    .map(|t| t.as_str().to_owned())
-                    .unwrap_or_default(),
-                service_name: endpoint.service_name().unwrap_or_default().to_owned(),
-                // EC2 sends lower-case states that the SDK's enum does not always map, so the
-                // state is read from its string form.
-                state: endpoint
-                    .state()
-                    .map_or(Ec2State::Unknown(String::new()), |s| {
-                        Ec2State::parse(s.as_str())
-                    }),
-                vpc_id: endpoint.vpc_id().map(str::to_owned),
-                owner_id: endpoint.owner_id().map(str::to_owned),
-                tags: endpoint
-                    .tags()
-                    .iter()
-                    .map(|tag| {
-                        let key = tag.key().unwrap_or_default().to_owned();
-                        (key, tag.value().unwrap_or_default().to_owned())
-                    })
-                    .collect(),
-            });
+            .map(to_endpoint);
         Ok(found)
+    }
+
+    async fn list_endpoints(
+        &self,
+        region: &AwsRegion,
+        service_name: &str,
+    ) -> Result<Vec<Ec2Endpoint>, Ec2Error> {
+        let filter = Filter::builder()
+            .name("service-name")
+            .values(service_name)
+            .build();
+        let mut pages = self
+            .client(region)
+            .describe_vpc_endpoints()
+            .filters(filter)
+            .into_paginator()
+            .send();
+        let mut endpoints = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|error| ec2_error("DescribeVpcEndpoints", region, &error))?;
+            endpoints.extend(page.vpc_endpoints().iter().map(to_endpoint));
+        }
+        Ok(endpoints)
+    }
+
+    async fn tag_endpoint(
+        &self,
+        region: &AwsRegion,
+        id: &VpcEndpointId,
+        key: &str,
+        value: &str,
+    ) -> Result<(), Ec2Error> {
+        self.client(region)
+            .create_tags()
+            .resources(id.as_str())
+            .tags(Tag::builder().key(key).value(value).build())
+            .send()
+            .await
+            .map_err(|error| ec2_error("CreateTags", region, &error))?;
+        Ok(())
+    }
+}
+
+fn to_endpoint(endpoint: &VpcEndpoint) -> Ec2Endpoint {
+    Ec2Endpoint {
+        id: endpoint.vpc_endpoint_id().unwrap_or_default().to_owned(),
+        endpoint_type: endpoint
+            .vpc_endpoint_type()
+            .map(|t| t.as_str().to_owned())
+            .unwrap_or_default(),
+        service_name: endpoint.service_name().unwrap_or_default().to_owned(),
+        // EC2 sends lower-case states that the SDK's enum does not always map, so the state is
+        // read from its string form.
+        state: endpoint
+            .state()
+            .map_or(Ec2State::Unknown(String::new()), |s| {
+                Ec2State::parse(s.as_str())
+            }),
+        vpc_id: endpoint.vpc_id().map(str::to_owned),
+        owner_id: endpoint.owner_id().map(str::to_owned),
+        tags: endpoint
+            .tags()
+            .iter()
+            .map(|tag| {
+                (
+                    tag.key().unwrap_or_default().to_owned(),
+                    tag.value().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect(),
+        created_at: endpoint.creation_timestamp().map(|t| t.secs()),
     }
 }
 

@@ -1,0 +1,165 @@
+//! The reconcile function's handler: runs one sweep within the invocation's remaining time,
+//! logs one line per endpoint, publishes metrics and returns the JSON result.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_config::SdkConfig;
+use lambda_runtime::LambdaEvent;
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::OnceCell;
+use tracing::{error, info};
+
+use crate::config::Settings;
+use crate::domain::report::{Action, EndpointReport};
+use crate::domain::verdict::Verdict;
+use crate::error::{AtlasError, ErrorClass, LinkerError};
+use crate::handler::{LiveLinker, build_linker, log_endpoint, remaining_time};
+use crate::linker::sweep::SweepOptions;
+use crate::metrics::{Metrics, NO_PROJECT};
+
+/// Counts over one sweep, for a quick look at the result.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SweepSummary {
+    pub in_sync: usize,
+    pub converging: usize,
+    pub mismatch: usize,
+    pub overdue: usize,
+    pub linked: usize,
+    pub unlinked: usize,
+    pub repaired: usize,
+    pub unmanaged: usize,
+}
+
+impl SweepSummary {
+    fn of(endpoints: &[EndpointReport]) -> Self {
+        let mut summary = Self::default();
+        for endpoint in endpoints {
+            match endpoint.verdict {
+                Some(Verdict::InSync) => summary.in_sync += 1,
+                Some(Verdict::Converging) => summary.converging += 1,
+                Some(Verdict::Mismatch) => summary.mismatch += 1,
+                None => {}
+            }
+            match endpoint.action {
+                Action::Linked => summary.linked += 1,
+                Action::Unlinked => summary.unlinked += 1,
+                Action::Repaired => summary.repaired += 1,
+                Action::Unmanaged => summary.unmanaged += 1,
+                _ => {}
+            }
+            summary.overdue += usize::from(endpoint.overdue);
+        }
+        summary
+    }
+}
+
+/// The reconcile function's JSON result.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SweepResult {
+    pub dry_run: bool,
+    pub summary: SweepSummary,
+    pub endpoints: Vec<EndpointReport>,
+}
+
+/// State kept for the life of the container.
+pub struct ReconcileFunction {
+    settings: Settings,
+    aws: SdkConfig,
+    linker: OnceCell<LiveLinker>,
+}
+
+impl ReconcileFunction {
+    pub fn new(settings: Settings, aws: SdkConfig) -> Self {
+        Self {
+            settings,
+            aws,
+            linker: OnceCell::new(),
+        }
+    }
+
+    /// Runs one sweep. The event (a scheduled event, or anything when invoked by hand) only
+    /// names the run in the logs.
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, LinkerError> {
+        let (payload, context) = event.into_parts();
+        let event_id = payload
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        let result = self.sweep(&event_id, context.deadline).await;
+        if let Err(e) = &result {
+            error!(event_id, error_type = e.error_type(), error = %e, "reconcile sweep failed; the next scheduled sweep tries again");
+            let mut metrics = Metrics::default();
+            metrics.add(NO_PROJECT, "Errors");
+            metrics.emit();
+        }
+        result
+    }
+
+    async fn sweep(&self, event_id: &str, deadline_ms: u64) -> Result<Value, LinkerError> {
+        info!(
+            event_id,
+            dry_run = self.settings.dry_run,
+            "reconcile sweep started"
+        );
+        let linker = self
+            .linker
+            .get_or_try_init(|| build_linker(&self.settings, &self.aws))
+            .await?;
+        let budget = remaining_time(deadline_ms).saturating_sub(self.settings.deadline_margin);
+        let now_unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs() as i64;
+        let options = SweepOptions {
+            extra_regions: self.settings.reconcile_regions.clone(),
+            mismatch_age_limit: self.settings.mismatch_age_limit,
+            now_unix,
+            wait_until: tokio::time::Instant::now() + self.settings.wait_budget.min(budget / 2),
+        };
+        let endpoints = match tokio::time::timeout(budget, linker.sweep(&options)).await {
+            Ok(result) => result?,
+            Err(_) => {
+                return Err(LinkerError::Atlas(AtlasError {
+                    operation: "running the reconcile sweep",
+                    status: None,
+                    error_code: None,
+                    message: format!(
+                        "timed out after {} ms, before the invocation's deadline",
+                        budget.as_millis()
+                    ),
+                    class: ErrorClass::Retryable,
+                }));
+            }
+        };
+
+        let mut metrics = Metrics::default();
+        for endpoint in &endpoints {
+            log_endpoint(event_id, "ReconcileSweep", "", endpoint);
+            metrics.add_report(endpoint);
+        }
+        metrics.emit();
+        let result = SweepResult {
+            dry_run: self.settings.dry_run,
+            summary: SweepSummary::of(&endpoints),
+            endpoints,
+        };
+        info!(
+            event_id,
+            in_sync = result.summary.in_sync,
+            converging = result.summary.converging,
+            mismatch = result.summary.mismatch,
+            overdue = result.summary.overdue,
+            linked = result.summary.linked,
+            unlinked = result.summary.unlinked,
+            repaired = result.summary.repaired,
+            unmanaged = result.summary.unmanaged,
+            "reconcile sweep finished"
+        );
+        Ok(serde_json::to_value(&result)
+            .unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() })))
+    }
+}

@@ -1,0 +1,29 @@
+//! The reconcile function: on a schedule, compares every Atlas endpoint service of the
+//! configured projects with the EC2 endpoints that target it, links endpoints that events
+//! missed, unlinks managed links whose endpoint is gone, repairs failed links once, and reports
+//! every pair.
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use linker_core::config::Settings;
+use linker_core::reconcile::ReconcileFunction;
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    linker_core::logging::init();
+
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(error) => {
+            tracing::error!(error = %error, "invalid configuration");
+            return Err(error.into());
+        }
+    };
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let function = ReconcileFunction::new(settings, aws);
+
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+        function.handle(event)
+    }))
+    .await
+}
