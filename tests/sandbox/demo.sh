@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The local sandbox: moto (EC2, Secrets Manager) and the Atlas simulator on 127.0.0.1, a VPC
-# and an interface endpoint in moto, then the event function invoked through a local Lambda
-# Runtime API with the sample create and delete events. Needs no AWS account.
+# The local sandbox: moto (EC2, Secrets Manager) and the Atlas simulator on 127.0.0.1, and a VPC
+# with an interface endpoint in moto. The event function is invoked through a local Lambda
+# Runtime API with the sample create and delete events. Then an endpoint whose event never
+# arrives is created, and the reconcile function links it. Needs no AWS account.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -82,6 +83,21 @@ target/debug/local-invoke --binary target/debug/linker-events "${function_env[@]
     "$work/delete-one.json" 2>"$work/function-delete.log" | tee "$work/delete.out"
 echo "Both sides compared:"
 .venv/bin/python tests/sandbox/sandbox.py summary <"$work/delete.out"
+
+step "Creating a second endpoint without sending its event, then running the reconcile sweep"
+missed="$(.venv/bin/python tests/sandbox/sandbox.py seed --endpoint "http://127.0.0.1:$moto_port" --service-name "$service_name")"
+missed_id="$(echo "$missed" | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["vpcEndpointId"])')"
+echo "  endpoint $missed_id exists in EC2, and no event told the function about it"
+target/debug/local-invoke --binary target/debug/linker-reconcile "${function_env[@]}" \
+    events/reconcile-scheduled.json 2>"$work/function-reconcile.log" | tee "$work/reconcile.out"
+echo "Both sides compared:"
+.venv/bin/python tests/sandbox/sandbox.py summary <"$work/reconcile.out"
+
+step "Running the sweep again once Atlas has accepted the link"
+sleep 2
+target/debug/local-invoke --binary target/debug/linker-reconcile "${function_env[@]}" \
+    events/reconcile-scheduled.json 2>>"$work/function-reconcile.log" >"$work/reconcile-again.out"
+.venv/bin/python tests/sandbox/sandbox.py summary <"$work/reconcile-again.out"
 
 step "Atlas state at the end"
 curl -fsS "http://127.0.0.1:$atlas_port/_sim/projects/$project_id/services/$service_id/links"
