@@ -57,7 +57,7 @@ $(VENV)/.sandbox-tools: tests/sandbox/requirements.txt | $(VENV)/bin/python
 	touch $@
 
 build:
-	cargo build --locked -p linker-events -p atlas-sim -p harness --bins
+	cargo build --locked -p linker-events -p linker-reconcile -p atlas-sim -p harness --bins
 
 demo: $(VENV)/.sandbox-tools build
 	tests/sandbox/demo.sh
@@ -103,3 +103,25 @@ package: $(VENV)/.infra-package-tools
 		zip="$(CARGO_TARGET_DIR)/lambda/$$name/bootstrap.zip"; \
 		echo "$$zip: $$(stat -c %s "$$zip") bytes"; \
 	done
+
+# ---------------------------------------------------------------------------------------------
+# Fuzzing: runs the read_event target in fuzz/ with libFuzzer for FUZZ_SECONDS, seeded with the
+# sample events in events/. fuzz/README.md describes the target and a recorded run.
+# ---------------------------------------------------------------------------------------------
+
+FUZZ_SECONDS ?= 60
+FUZZ_CORPUS := $(CURDIR)/fuzz/corpus/read_event
+
+.PHONY: fuzz
+
+# -timeout=10 reports an input that takes more than 10 seconds as a crash (libFuzzer's default
+# is 1200 seconds).
+fuzz:
+	@rustup toolchain list | grep -q '^nightly' || { \
+		echo "cargo fuzz needs the nightly toolchain. Install it with: rustup toolchain install nightly" >&2; \
+		exit 1; }
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	mkdir -p $(FUZZ_CORPUS)
+	cp events/*.json $(FUZZ_CORPUS)/
+	cargo +nightly fuzz run --fuzz-dir fuzz read_event $(FUZZ_CORPUS) -- \
+		-max_total_time=$(FUZZ_SECONDS) -timeout=10 -dict=$(CURDIR)/fuzz/read_event.dict

@@ -6,6 +6,8 @@
 //! those, an empty set is `""`, and numbers can stand where strings are expected. The reader
 //! accepts all of them and depends on nothing it does not use (`userIdentity`, for one).
 
+use std::collections::HashSet;
+
 use serde_json::Value;
 
 use crate::ids::{AwsRegion, EndpointServiceName, VpcEndpointId};
@@ -123,7 +125,12 @@ pub fn read_event(event: &Value) -> Result<Intent, InvalidEvent> {
         )));
     }
     if let Some(code) = detail.get("errorCode").filter(|v| !v.is_null()) {
-        let code = text(code).unwrap_or_else(|| code.to_string());
+        // Arrays and objects are named by type only, because printing them would make the
+        // reason as large as the value and recurse once per level of nesting.
+        let code = match code {
+            Value::Array(_) | Value::Object(_) => format!("of type {}", kind(code)),
+            scalar => text(scalar).unwrap_or_else(|| scalar.to_string()),
+        };
         return Ok(Intent::Ignore(format!(
             "the {event_name} call failed with errorCode {code}"
         )));
@@ -225,44 +232,44 @@ fn read_delete(detail: &Value, region: AwsRegion) -> Result<Intent, InvalidEvent
         .and_then(|p| p.get("DeleteVpcEndpointsRequest"))
         .filter(|r| r.is_object())
         .ok_or_else(|| invalid(format!("{request_path} is missing")))?;
-    let requested = list_items(request.get("VpcEndpointId"));
+    let requested = read_list(
+        request.get("VpcEndpointId"),
+        &format!("{request_path}.VpcEndpointId"),
+    )?;
     if requested.is_empty() {
         return Err(invalid(format!(
             "{request_path}.VpcEndpointId lists no endpoint"
         )));
     }
 
+    // Only the response lists the endpoints that EC2 failed to delete, so an event without it
+    // is rejected rather than read as "all deleted".
+    let response_path = "detail.responseElements.DeleteVpcEndpointsResponse";
     let response = match detail.get("responseElements") {
         None | Some(Value::Null) => {
             return Err(invalid(
                 "detail.responseElements is null although detail.errorCode is absent",
             ));
         }
-        Some(elements) => elements.get("DeleteVpcEndpointsResponse"),
+        Some(elements) => elements
+            .get("DeleteVpcEndpointsResponse")
+            .filter(|r| r.is_object())
+            .ok_or_else(|| invalid(format!("{response_path} is missing")))?,
     };
-    let unsuccessful: Vec<(String, String)> =
-        list_items(response.and_then(|r| r.get("unsuccessful")))
-            .into_iter()
-            .filter_map(|item| {
-                let id = item.get("resourceId").and_then(text)?;
-                let code = item
-                    .get("error")
-                    .and_then(|e| e.get("code"))
-                    .and_then(text)
-                    .unwrap_or_else(|| "unknown".to_owned());
-                Some((id, code))
-            })
-            .collect();
+    let unsuccessful = read_unsuccessful(response, response_path)?;
+    let failed: HashSet<&str> = unsuccessful.iter().map(|(id, _)| id.as_str()).collect();
 
+    // Sets keep this loop linear in the number of ids, because a request can list thousands.
     let mut deleted = Vec::new();
+    let mut seen = HashSet::new();
     for item in requested {
         let raw = text(item).ok_or_else(|| {
             invalid(format!(
-                "{request_path}.VpcEndpointId holds a {}, not an id",
+                "{request_path}.VpcEndpointId contains a value of type {}, not an id",
                 kind(item)
             ))
         })?;
-        if unsuccessful.iter().any(|(id, _)| *id == raw) {
+        if failed.contains(raw.as_str()) {
             continue;
         }
         let id = VpcEndpointId::parse(&raw).ok_or_else(|| {
@@ -270,7 +277,7 @@ fn read_delete(detail: &Value, region: AwsRegion) -> Result<Intent, InvalidEvent
                 "{request_path}.VpcEndpointId {raw:?} is not vpce- and 17 hex digits"
             ))
         })?;
-        if !deleted.contains(&id) {
+        if seen.insert(id.clone()) {
             deleted.push(id);
         }
     }
@@ -281,8 +288,52 @@ fn read_delete(detail: &Value, region: AwsRegion) -> Result<Intent, InvalidEvent
     }))
 }
 
+/// Reads the endpoints that EC2 did not delete, with the error code it gave for each. An item
+/// without a `resourceId` rejects the event, because its endpoint would otherwise be unlinked
+/// although EC2 kept it.
+fn read_unsuccessful(
+    response: &Value,
+    response_path: &str,
+) -> Result<Vec<(String, String)>, InvalidEvent> {
+    let path = format!("{response_path}.unsuccessful");
+    read_list(response.get("unsuccessful"), &path)?
+        .into_iter()
+        .map(|item| {
+            let id = item.get("resourceId").and_then(text).ok_or_else(|| {
+                invalid(format!(
+                    "{path} has an item without a resourceId, so the function cannot tell \
+                     which endpoints EC2 deleted"
+                ))
+            })?;
+            let code = item
+                .get("error")
+                .and_then(|e| e.get("code"))
+                .and_then(text)
+                .unwrap_or_else(|| "unknown".to_owned());
+            Ok((id, code))
+        })
+        .collect()
+}
+
 /// Flattens every list shape CloudTrail uses for EC2 into its items: `""` and a missing list are
 /// empty, `{"item": x}` and `{"tag":…, "content": x}` unwrap to `x`, arrays are flattened.
+/// Nesting deeper than [`MAX_LIST_DEPTH`] rejects the event, so that no item is silently lost.
+fn read_list<'a>(value: Option<&'a Value>, path: &str) -> Result<Vec<&'a Value>, InvalidEvent> {
+    let mut items = Vec::new();
+    if let Some(value) = value {
+        if !collect_items(value, &mut items, 0) {
+            return Err(invalid(format!(
+                "{path} nests lists more than {MAX_LIST_DEPTH} levels deep, \
+                 which no CloudTrail record does"
+            )));
+        }
+    }
+    Ok(items)
+}
+
+/// Returns the items that [`read_list`] reads, but leaves out those nested too deep instead of
+/// failing.
+#[cfg(test)]
 fn list_items(value: Option<&Value>) -> Vec<&Value> {
     let mut items = Vec::new();
     if let Some(value) = value {
@@ -294,25 +345,32 @@ fn list_items(value: Option<&Value>) -> Vec<&Value> {
 /// Nesting deeper than this is no CloudTrail shape, and stopping bounds the recursion.
 const MAX_LIST_DEPTH: usize = 4;
 
-fn collect_items<'a>(value: &'a Value, items: &mut Vec<&'a Value>, depth: usize) {
+/// Appends the items of `value` to `items`. Returns false when part of `value` is nested deeper
+/// than [`MAX_LIST_DEPTH`], which leaves that part out.
+fn collect_items<'a>(value: &'a Value, items: &mut Vec<&'a Value>, depth: usize) -> bool {
     if depth > MAX_LIST_DEPTH {
-        return;
+        return false;
     }
     match value {
-        Value::Null => {}
-        Value::String(s) if s.is_empty() => {}
+        Value::Null => true,
+        Value::String(s) if s.is_empty() => true,
         Value::Array(values) => {
+            let mut complete = true;
             for value in values {
-                collect_items(value, items, depth + 1);
+                complete &= collect_items(value, items, depth + 1);
             }
+            complete
         }
         Value::Object(map) if map.contains_key("item") => {
-            collect_items(&map["item"], items, depth + 1);
+            collect_items(&map["item"], items, depth + 1)
         }
         Value::Object(map) if map.contains_key("content") => {
-            collect_items(&map["content"], items, depth + 1);
+            collect_items(&map["content"], items, depth + 1)
         }
-        other => items.push(other),
+        other => {
+            items.push(other);
+            true
+        }
     }
 }
 
