@@ -19,7 +19,7 @@ pub const DEFAULT_WAIT_BUDGET: Duration = Duration::from_secs(60);
 /// Lambda's maximum timeout is 900 seconds; the wait must leave room for the rest.
 const MAX_WAIT_BUDGET_SECONDS: u64 = 840;
 
-/// Where the Atlas credentials come from.
+/// The source of the Atlas credentials.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CredentialSource {
     /// From the environment.
@@ -42,7 +42,7 @@ pub struct Settings {
     /// How long an invocation keeps re-reading a converging endpoint (`WAIT_BUDGET_SECONDS`).
     /// Never more than half the invocation's remaining time.
     pub wait_budget: Duration,
-    /// Which endpoints may be linked (`ALLOWED_ACCOUNT_IDS`, `ALLOWED_VPC_IDS`, `OPT_OUT_TAG`).
+    /// The allow-lists for linking (`ALLOWED_ACCOUNT_IDS`, `ALLOWED_VPC_IDS`, `OPT_OUT_TAG`).
     pub policy: LinkPolicy,
     /// Regions the reconcile sweep searches besides each endpoint service's own region
     /// (`RECONCILE_REGIONS`), for endpoints that use cross-region PrivateLink.

@@ -3,14 +3,14 @@
 
 use crate::domain::event::InvalidEvent;
 
-/// How an operator should treat a failure.
+/// The kind of a failure, from which an operator decides how to treat it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorClass {
     /// Likely to pass on a later attempt: throttling, 5xx, time-outs, connection errors.
     Retryable,
     /// Credentials, roles or settings are wrong; retries will not help until they are fixed.
     Configuration,
-    /// The service rejected the request for another reason; the message says which.
+    /// The service rejected the request for another reason, which the message names.
     Rejected,
 }
 

@@ -1,7 +1,7 @@
 //! Shared library of the atlas-privatelink-linker functions.
 //!
 //! [`domain`] is pure: reading CloudTrail events, identifiers, the verdict table and the
-//! result. [`linker`] holds the linking logic over the small traits in [`ports`]; [`atlas`] and
+//! result. [`linker`] contains the linking logic over the small traits in [`ports`]; [`atlas`] and
 //! [`aws`] are the adapters behind them. [`handler`] ties them to the Lambda runtime.
 
 pub mod atlas;

@@ -1,8 +1,8 @@
 //! The linking logic: turns an [`Intent`] into Atlas link and unlink requests, reads both sides
 //! back and reports the verdict for each endpoint.
 //!
-//! The list of endpoint services is cached for the life of the container and refreshed at most
-//! once per invocation, on a miss, so a burst of creates costs one listing per project.
+//! The list of endpoint services is cached for the life of the container and listed again only
+//! on a miss, at most once every few seconds, so a burst of creates costs one listing per project.
 
 use std::time::Duration;
 
@@ -30,7 +30,7 @@ pub struct Linker<E, A> {
     services: Mutex<ServiceCache>,
 }
 
-/// Which endpoints may be linked. `None` lists allow everything.
+/// The allow-lists that decide which endpoints may be linked. A `None` list allows everything.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LinkPolicy {
     /// AWS account ids that own endpoints which may be linked.
@@ -93,7 +93,7 @@ struct Check<'a> {
     action: Action,
 }
 
-/// Which endpoint service a lookup is after.
+/// The key of an endpoint service lookup.
 enum Lookup<'a> {
     ByName(&'a EndpointServiceName),
     ByEndpoint(&'a VpcEndpointId),
@@ -370,7 +370,7 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
         self.settle(check, ec2_state, atlas_state, wait_until).await
     }
 
-    /// Tags an endpoint this tool linked, so the reconcile sweep knows it may unlink it later.
+    /// Tags an endpoint this tool linked, so the reconcile sweep may unlink it later.
     /// A failure is logged and not returned: the link itself succeeded.
     pub(crate) async fn mark_linked(
         &self,

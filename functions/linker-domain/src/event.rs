@@ -30,7 +30,7 @@ pub struct EventMeta {
     pub account_id: Option<String>,
 }
 
-/// What a delivery asks the function to do.
+/// The work a delivery requests of the function.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Intent {
     /// An interface endpoint was created and may need linking.

@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::ids::{EndpointServiceId, ProjectId, VpcEndpointId};
 use crate::verdict::{AtlasLinkState, Ec2State, Verdict, classify};
 
-/// What the function did with one endpoint.
+/// The action the function took on one endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Action {
@@ -57,7 +57,7 @@ pub struct EndpointReport {
     pub atlas_error_message: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verdict: Option<Verdict>,
-    /// Why the endpoint was ignored or why the delete failed.
+    /// The reason the endpoint was ignored, the delete failed or the sweep left it alone.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// Whether this tool manages the endpoint (reconcile sweep only).
@@ -139,7 +139,7 @@ pub struct InvocationReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event_name: Option<String>,
     pub outcome: Outcome,
-    /// Why the whole delivery was ignored.
+    /// The reason the whole delivery was ignored.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub dry_run: bool,

@@ -125,7 +125,7 @@ impl AtlasStatus {
     }
 }
 
-/// What Atlas reports for one link.
+/// The state Atlas reports for one link.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AtlasLinkState {
     pub status: AtlasStatus,
@@ -134,7 +134,7 @@ pub struct AtlasLinkState {
 }
 
 impl AtlasLinkState {
-    /// The state of an endpoint that Atlas does not list.
+    /// Returns the state of an endpoint that Atlas does not list.
     pub fn not_linked() -> Self {
         Self {
             status: AtlasStatus::NotLinked,
@@ -165,7 +165,7 @@ impl Verdict {
 
 /// Classifies an EC2 state and an Atlas link state. The rows, in order:
 ///
-/// 1. Any Atlas `errorMessage` or `REJECTED` is a mismatch, whatever EC2 says.
+/// 1. Any Atlas `errorMessage` or `REJECTED` is a mismatch, whatever EC2 reports.
 /// 2. An endpoint gone from EC2 and not linked in Atlas is in sync; if Atlas is deleting the link
 ///    (`DELETING` or `deleteRequested`), the pair is converging; a live link is a mismatch.
 /// 3. A live endpoint (`pendingAcceptance`, `pending`, `available`, `partial`) linked in Atlas is

@@ -112,7 +112,7 @@ pub(crate) fn digest_header(
 }
 
 /// Stores a new Digest challenge from a `WWW-Authenticate` header. Returns false when the header
-/// is not a Digest challenge this client can answer.
+/// is not a Digest challenge this client supports.
 pub(crate) fn store_challenge(
     challenge: &Mutex<Option<WwwAuthenticateHeader>>,
     header: &str,

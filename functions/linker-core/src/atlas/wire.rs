@@ -66,7 +66,7 @@ pub struct ErrorBody {
     pub reason: Option<String>,
 }
 
-/// The token endpoint's answer to a client-credentials request.
+/// The token endpoint's response to a client-credentials request.
 #[derive(Debug, Deserialize)]
 pub struct TokenBody {
     pub access_token: String,
