@@ -33,14 +33,20 @@ impl Sandbox {
     /// Starts moto and the simulator (Digest and OAuth credentials both accepted) with one
     /// project and one endpoint service, and a VPC with three subnets in moto.
     pub async fn start() -> Sandbox {
+        Self::start_with_auth(AuthMode::Both {
+            public_key: PUBLIC_KEY.into(),
+            private_key: PRIVATE_KEY.into(),
+            client_id: CLIENT_ID.into(),
+            client_secret: CLIENT_SECRET.into(),
+        })
+        .await
+    }
+
+    /// Same as [`Sandbox::start`], with a simulator that accepts only the credentials in `auth`.
+    pub async fn start_with_auth(auth: AuthMode) -> Sandbox {
         let moto = Moto::start().await.expect("moto starts");
         let config = SimConfig {
-            auth: AuthMode::Both {
-                public_key: PUBLIC_KEY.into(),
-                private_key: PRIVATE_KEY.into(),
-                client_id: CLIENT_ID.into(),
-                client_secret: CLIENT_SECRET.into(),
-            },
+            auth,
             ec2_endpoint: Some(moto.endpoint_url().to_owned()),
             ..SimConfig::default()
         };
@@ -81,6 +87,19 @@ impl Sandbox {
             .map(|(k, v)| (k.to_owned(), v.to_owned())),
         );
         env.push(("MONGODB_ATLAS_BASE_URL".into(), self.sim.base_url()));
+        env
+    }
+
+    /// Returns the function's environment with the service-account credentials [`CLIENT_ID`] and
+    /// [`CLIENT_SECRET`] in place of the API key.
+    pub fn env_service_account(&self) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = self
+            .env()
+            .into_iter()
+            .filter(|(k, _)| !k.starts_with("MONGODB_ATLAS_P"))
+            .collect();
+        env.push(("MONGODB_ATLAS_CLIENT_ID".into(), CLIENT_ID.into()));
+        env.push(("MONGODB_ATLAS_CLIENT_SECRET".into(), CLIENT_SECRET.into()));
         env
     }
 

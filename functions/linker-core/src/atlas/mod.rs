@@ -2,9 +2,10 @@
 //!
 //! Requests carry the versioned media type, authenticate with a service account or an API key,
 //! and are retried with exponential backoff and jitter on 429 (at least `Retry-After`), 5xx,
-//! time-outs and connection errors. A 401 or 403 is a configuration error and is not retried
-//! beyond one renewed credential. Any 2xx is success, since the live service does not always
-//! return the status the spec names.
+//! time-outs and connection errors. A GET or token request is also retried when its 2xx body is
+//! not JSON. A 401 or 403 is a configuration error and is not retried beyond one renewed
+//! credential. Any 2xx is success, since the live service does not always return the status the
+//! spec names.
 
 mod auth;
 pub mod wire;
@@ -49,6 +50,9 @@ impl Default for RetryPolicy {
         }
     }
 }
+
+/// The operation name of token requests, which are retried on their own.
+const TOKEN_OPERATION: &str = "requesting an Atlas access token";
 
 /// A response that arrived with a 2xx, 404 or 409 status.
 struct Reply {
@@ -136,24 +140,32 @@ impl AtlasClient {
                             .bytes()
                             .await
                             .map_err(|e| transport_error(operation, &e))?;
-                        return Ok(Reply { status, body });
-                    }
-                    if status == StatusCode::UNAUTHORIZED
+                        // A GET is safe to repeat, and a 2xx body that is not JSON (a proxy's
+                        // error page, a cut-off transfer) is likely to be transient.
+                        if method != Method::GET || !status.is_success() || is_json(&body) {
+                            return Ok(Reply { status, body });
+                        }
+                        (not_json_error(operation, status), None)
+                    } else if status == StatusCode::UNAUTHORIZED
                         && !renewed_credentials
                         && self.renew_credentials(&response).await
                     {
                         renewed_credentials = true;
                         attempt -= 1;
                         continue;
+                    } else {
+                        let retry_after = retry_after(&response);
+                        let error = error_from_response(operation, response).await;
+                        (error, retry_after)
                     }
-                    let retry_after = retry_after(&response);
-                    let error = error_from_response(operation, response).await;
-                    (error, retry_after)
                 }
                 Err(error) => (error, None),
             };
             let (error, retry_after) = failure;
+            // A failed token request has used up its own retries, so repeating them for every
+            // attempt here would multiply the token requests.
             if error.class != ErrorClass::Retryable
+                || error.operation == TOKEN_OPERATION
                 || attempt >= self.retry.max_attempts
                 || started.elapsed() >= self.retry.max_elapsed
             {
@@ -235,7 +247,7 @@ impl AtlasClient {
             return Ok(current.value.clone());
         }
 
-        let operation = "requesting an Atlas access token";
+        let operation = TOKEN_OPERATION;
         let url = format!("{}/api/oauth/token", self.base_url);
         let started = Instant::now();
         let mut attempt = 0;
@@ -251,23 +263,15 @@ impl AtlasClient {
                 .await;
             let (error, retry_after) = match sent {
                 Ok(response) if response.status().is_success() => {
-                    let body = response
-                        .bytes()
-                        .await
-                        .map_err(|e| transport_error(operation, &e))?;
-                    let parsed: TokenBody =
-                        serde_json::from_slice(&body).map_err(|e| AtlasError {
-                            operation,
-                            status: None,
-                            error_code: None,
-                            message: format!("the token response is not the expected JSON: {e}"),
-                            class: ErrorClass::Retryable,
-                        })?;
-                    let fresh = CachedToken::new(parsed.access_token, parsed.expires_in);
-                    let value = fresh.value.clone();
-                    *cached = Some(fresh);
-                    debug!("obtained a new Atlas access token");
-                    return Ok(value);
+                    match read_token(response).await {
+                        Ok(fresh) => {
+                            let value = fresh.value.clone();
+                            *cached = Some(fresh);
+                            debug!("obtained a new Atlas access token");
+                            return Ok(value);
+                        }
+                        Err(error) => (error, None),
+                    }
                 }
                 Ok(response) => {
                     let retry_after = retry_after(&response);
@@ -304,6 +308,22 @@ impl AtlasClient {
     }
 }
 
+/// Reads the token from a 2xx response of the token endpoint.
+async fn read_token(response: reqwest::Response) -> Result<CachedToken, AtlasError> {
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| transport_error(TOKEN_OPERATION, &e))?;
+    let parsed: TokenBody = serde_json::from_slice(&body).map_err(|e| AtlasError {
+        operation: TOKEN_OPERATION,
+        status: None,
+        error_code: None,
+        message: format!("the token response is not the expected JSON: {e}"),
+        class: ErrorClass::Retryable,
+    })?;
+    Ok(CachedToken::new(parsed.access_token, parsed.expires_in))
+}
+
 fn parse_json<T: serde::de::DeserializeOwned>(
     operation: &'static str,
     body: &[u8],
@@ -315,6 +335,20 @@ fn parse_json<T: serde::de::DeserializeOwned>(
         message: format!("the response body is not the expected JSON: {e}"),
         class: ErrorClass::Retryable,
     })
+}
+
+fn is_json(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
+}
+
+fn not_json_error(operation: &'static str, status: StatusCode) -> AtlasError {
+    AtlasError {
+        operation,
+        status: Some(status.as_u16()),
+        error_code: None,
+        message: format!("HTTP {} with a body that is not JSON", status.as_u16()),
+        class: ErrorClass::Retryable,
+    }
 }
 
 fn retry_after(response: &reqwest::Response) -> Option<Duration> {
