@@ -183,6 +183,11 @@ fn read_list(
         }
         entries.push(entry.to_owned());
     }
+    if entries.is_empty() {
+        return Err(ConfigError(format!(
+            "{name} lists no {what}; unset it to allow every value"
+        )));
+    }
     Ok(Some(entries))
 }
 
@@ -252,22 +257,34 @@ fn read_env_credentials(
 /// Checks that a base URL is an absolute http(s) URL without path, query or credentials, and
 /// returns it without a trailing slash.
 pub fn validate_base_url(name: &str, url: &str) -> Result<String, ConfigError> {
-    let invalid = || {
+    validate_url(name, url, true)
+}
+
+/// Checks a base URL like [`validate_base_url`], naming the value in the error only when
+/// `show_value` is true: a URL read from a secret may hold anything.
+pub fn validate_url(name: &str, url: &str, show_value: bool) -> Result<String, ConfigError> {
+    let invalid = |why: &str| {
+        let value = if show_value {
+            format!(" {url:?}")
+        } else {
+            String::new()
+        };
         ConfigError(format!(
-            "{name} is {url:?}; set it to a URL such as {DEFAULT_BASE_URL}"
+            "{name}{value} is not a valid base URL ({why}); set it to a URL such as {DEFAULT_BASE_URL}"
         ))
     };
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(invalid)?;
-    let host = rest.trim_end_matches('/');
-    let host_is_plain = !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
-    if !host_is_plain {
-        return Err(invalid());
+    let parsed = reqwest::Url::parse(url).map_err(|e| invalid(&e.to_string()))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(invalid("the scheme must be https or http"));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(invalid("it has no host"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(invalid("it must not contain credentials"));
+    }
+    if parsed.path() != "/" || parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(invalid("it must have no path, query or fragment"));
     }
     Ok(url.trim_end_matches('/').to_owned())
 }
@@ -371,7 +388,7 @@ mod tests {
                     ("ATLAS_CREDENTIALS_SECRET", "s"),
                     ("MONGODB_ATLAS_BASE_URL", "cloud.mongodb.com"),
                 ],
-                "MONGODB_ATLAS_BASE_URL is",
+                "MONGODB_ATLAS_BASE_URL",
             ),
             (
                 vec![
@@ -379,7 +396,7 @@ mod tests {
                     ("ATLAS_CREDENTIALS_SECRET", "s"),
                     ("MONGODB_ATLAS_BASE_URL", "https://user:pw@evil/x"),
                 ],
-                "MONGODB_ATLAS_BASE_URL is",
+                "MONGODB_ATLAS_BASE_URL",
             ),
         ];
         for (vars, expected) in cases {
@@ -451,6 +468,56 @@ mod tests {
             .unwrap_err();
             assert!(error.0.contains(expected), "{name}: {error}");
         }
+    }
+
+    #[test]
+    fn config_rejects_malformed_base_urls() {
+        for url in [
+            "http://[",
+            "http://127.0.0.1:99999",
+            "http://:",
+            "ftp://cloud.mongodb.com",
+            "https://cloud.mongodb.com/api",
+            "https://cloud.mongodb.com?x=1",
+        ] {
+            let error = settings(&[
+                ("ATLAS_PROJECT_IDS", PROJECT),
+                ("ATLAS_CREDENTIALS_SECRET", "s"),
+                ("MONGODB_ATLAS_BASE_URL", url),
+            ])
+            .unwrap_err();
+            assert!(error.0.contains("not a valid base URL"), "{url}: {error}");
+        }
+        for url in [
+            "https://cloud.mongodbgov.com",
+            "http://127.0.0.1:8085/",
+            "http://[::1]:8085",
+        ] {
+            let parsed = settings(&[
+                ("ATLAS_PROJECT_IDS", PROJECT),
+                ("ATLAS_CREDENTIALS_SECRET", "s"),
+                ("MONGODB_ATLAS_BASE_URL", url),
+            ]);
+            assert!(parsed.is_ok(), "{url}: {parsed:?}");
+        }
+    }
+
+    #[test]
+    fn config_url_error_can_hide_value() {
+        let error =
+            validate_url("base_url in secret s", "https://x/topsecretvalue", false).unwrap_err();
+        assert!(!error.0.contains("topsecretvalue"), "{error}");
+    }
+
+    #[test]
+    fn config_rejects_empty_allow_list() {
+        let error = settings(&[
+            ("ATLAS_PROJECT_IDS", PROJECT),
+            ("ATLAS_CREDENTIALS_SECRET", "s"),
+            ("ALLOWED_ACCOUNT_IDS", ","),
+        ])
+        .unwrap_err();
+        assert!(error.0.contains("ALLOWED_ACCOUNT_IDS lists no"), "{error}");
     }
 
     #[test]

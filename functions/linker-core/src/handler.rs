@@ -12,7 +12,7 @@ use tracing::{error, info, warn};
 use crate::atlas::{AtlasClient, RetryPolicy};
 use crate::aws::ec2::Ec2Adapter;
 use crate::aws::secrets::read_atlas_secret;
-use crate::config::{CredentialSource, Settings, validate_base_url};
+use crate::config::{CredentialSource, Settings, validate_url};
 use crate::domain::event::{Intent, read_event, read_meta};
 use crate::domain::report::{Action, EndpointReport, InvocationReport, Outcome};
 use crate::error::{ErrorClass, LinkerError};
@@ -151,7 +151,7 @@ pub(crate) fn log_endpoint(
         event_name,
         account_id,
         vpc_endpoint_id = endpoint.vpc_endpoint_id.as_str(),
-        action = ?endpoint.action,
+        action = endpoint.action.as_str(),
         project_id = endpoint.project_id.as_ref().map(|p| p.as_str()),
         endpoint_service_id = endpoint.endpoint_service_id.as_ref().map(|s| s.as_str()),
         ec2_state = endpoint.ec2_state.as_deref(),
@@ -178,7 +178,7 @@ pub(crate) async fn build_linker(
         CredentialSource::SecretsManager(secret_id) => {
             let contents = read_atlas_secret(aws, secret_id).await?;
             let base_url = match contents.base_url {
-                Some(url) => validate_base_url(&format!("base_url in secret {secret_id}"), &url)
+                Some(url) => validate_url(&format!("base_url in secret {secret_id}"), &url, false)
                     .map_err(|e| LinkerError::Configuration(e.0))?,
                 None => settings.base_url.clone(),
             };

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use tokio::sync::Mutex;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use crate::domain::event::{CreatedEndpoint, DeletedEndpoints, Intent};
 use crate::domain::ids::{
@@ -212,7 +212,11 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
         let target = (&service.project_id, &service.id);
 
         let (action, atlas_state) = self.register(&service, id).await?;
-        if action == Action::Linked {
+        let linked_now = matches!(action, Action::Linked | Action::AlreadyLinked);
+        if linked_now && found.tag(LINKED_TAG).is_none() {
+            // An endpoint found already linked is tagged too: a link request that timed out
+            // after Atlas accepted it comes back as "already linked", and the sweep must still
+            // be able to clean it up once the endpoint is deleted.
             self.mark_linked(&created.region, id, &service).await;
         }
         // EC2 was read just before the link request; the wait below reads it again if the pair
@@ -326,14 +330,23 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
         id: &VpcEndpointId,
         wait_until: Instant,
     ) -> Result<EndpointReport, LinkerError> {
+        // The event alone is not trusted: an endpoint EC2 still reports alive keeps its link.
+        let ec2_before = self.ec2_state(region, id).await?;
+        if ec2_before.is_alive() {
+            let reason = format!(
+                "EC2 still reports the endpoint as {}, so its link stays",
+                ec2_before.as_str()
+            );
+            warn!(vpc_endpoint_id = %id, ec2_state = ec2_before.as_str(), "delete event for an endpoint that EC2 still lists as alive");
+            return Ok(EndpointReport::ignored(id.as_str(), reason));
+        }
         let Some(service) = self.find_service(Lookup::ByEndpoint(id)).await? else {
             info!(vpc_endpoint_id = %id, "no endpoint service of the configured projects lists the endpoint");
-            let ec2_state = self.ec2_state(region, id).await?;
             let report = EndpointReport::checked(
                 id,
                 Action::NotLinked,
                 None,
-                &ec2_state,
+                &ec2_before,
                 &AtlasLinkState::not_linked(),
             );
             return Ok(report);
@@ -359,14 +372,15 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
             }
         };
 
+        // EC2 was read just before; an endpoint that is gone does not come back.
         let atlas_state = self.atlas.get_link(project, service_id, id).await?;
-        let ec2_state = self.ec2_state(region, id).await?;
         let check = Check {
             region,
             id,
             target: Some((project, service_id)),
             action,
         };
+        let ec2_state = ec2_before;
         self.settle(check, ec2_state, atlas_state, wait_until).await
     }
 
@@ -402,18 +416,31 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
         if let Some(found) = cache.services.iter().find(|s| lookup.matches(s)) {
             return Ok(Some(found.clone()));
         }
-        if cache
-            .listed_at
-            .is_some_and(|at| at.elapsed() < MIN_RELIST_INTERVAL)
+        // Only lookups by name skip a recent listing: a miss by endpoint id may be a link that
+        // another container made since, and missing it would leave the link in Atlas.
+        let by_name = matches!(lookup, Lookup::ByName(_));
+        if by_name
+            && cache
+                .listed_at
+                .is_some_and(|at| at.elapsed() < MIN_RELIST_INTERVAL)
         {
             return Ok(None);
         }
 
         let mut services = Vec::new();
         for project in &self.projects {
-            let listed = self.atlas.list_endpoint_services(project).await?;
-            info!(project_id = %project, endpoint_services = listed.len(), "listed Atlas endpoint services");
-            services.extend(listed);
+            match self.atlas.list_endpoint_services(project).await {
+                Ok(listed) => {
+                    info!(project_id = %project, endpoint_services = listed.len(), "listed Atlas endpoint services");
+                    services.extend(listed);
+                }
+                // A project that does not exist, or that the credentials cannot see, must not
+                // stop the other projects from being served.
+                Err(error) if error.status == Some(404) => {
+                    error!(project_id = %project, error = %error, "skipping an Atlas project that was not found; check ATLAS_PROJECT_IDS");
+                }
+                Err(error) => return Err(error.into()),
+            }
         }
         let found = services.iter().find(|s| lookup.matches(s)).cloned();
         *cache = ServiceCache {

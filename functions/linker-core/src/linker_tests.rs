@@ -495,9 +495,73 @@ async fn link_then_unlink_uses_cache() {
     let ec2 = FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "pendingAcceptance");
     let linker = linker(ec2, FakeAtlas::with_service(SERVICE_NAME, &[]), false);
     one(&linker, created(ENDPOINT, SERVICE_NAME)).await;
+    linker
+        .ec2
+        .endpoints
+        .lock()
+        .unwrap()
+        .get_mut(ENDPOINT)
+        .unwrap()
+        .state = Ec2State::Deleted;
     let report = one(&linker, deleted(&[ENDPOINT], &[])).await;
     assert_eq!(report.action, Action::Unlinked);
     assert_eq!(linker.atlas().calls("list"), 1);
+}
+
+#[tokio::test]
+async fn unlink_skips_endpoint_ec2_lists_alive() {
+    let ec2 = FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "available");
+    let linker = linker(
+        ec2,
+        FakeAtlas::with_service(SERVICE_NAME, &[ENDPOINT]),
+        false,
+    );
+    let report = one(&linker, deleted(&[ENDPOINT], &[])).await;
+    assert_eq!(report.action, Action::Ignored);
+    assert!(report.detail.unwrap_or_default().contains("available"));
+    assert_eq!(linker.atlas().calls("unlink"), 0);
+}
+
+#[tokio::test]
+async fn unlink_miss_lists_again() {
+    let ec2 = FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "deleted");
+    let linker = linker(ec2, FakeAtlas::with_service(SERVICE_NAME, &[]), false);
+    let other = "vpce-0d4e5f60718293a4b";
+    one(&linker, deleted(&[other], &[])).await;
+    linker.atlas().services.lock().unwrap()[0]
+        .interface_endpoints
+        .push(ENDPOINT.into());
+    linker
+        .atlas()
+        .links
+        .lock()
+        .unwrap()
+        .insert(ENDPOINT.into(), state("AVAILABLE", false));
+    let report = one(&linker, deleted(&[ENDPOINT], &[])).await;
+    assert_eq!(report.action, Action::Unlinked);
+    assert_eq!(linker.atlas().calls("list"), 2);
+}
+
+#[tokio::test]
+async fn link_found_linked_is_tagged() {
+    let ec2 = FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "available");
+    let atlas = FakeAtlas {
+        link_conflicts: true,
+        ..FakeAtlas::with_service(SERVICE_NAME, &[])
+    };
+    atlas
+        .links
+        .lock()
+        .unwrap()
+        .insert(ENDPOINT.into(), state("AVAILABLE", false));
+    let linker = linker(ec2, atlas, false);
+    let report = one(&linker, created(ENDPOINT, SERVICE_NAME)).await;
+    assert_eq!(report.action, Action::AlreadyLinked);
+    assert!(
+        linker.ec2.endpoints.lock().unwrap()[ENDPOINT]
+            .tag(LINKED_TAG)
+            .is_some()
+    );
 }
 
 #[tokio::test]

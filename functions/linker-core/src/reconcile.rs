@@ -30,6 +30,9 @@ pub struct SweepSummary {
     pub unlinked: usize,
     pub repaired: usize,
     pub unmanaged: usize,
+    pub would_link: usize,
+    pub would_unlink: usize,
+    pub would_repair: usize,
 }
 
 impl SweepSummary {
@@ -47,6 +50,9 @@ impl SweepSummary {
                 Action::Unlinked => summary.unlinked += 1,
                 Action::Repaired => summary.repaired += 1,
                 Action::Unmanaged => summary.unmanaged += 1,
+                Action::WouldLink => summary.would_link += 1,
+                Action::WouldUnlink => summary.would_unlink += 1,
+                Action::WouldRepair => summary.would_repair += 1,
                 _ => {}
             }
             summary.overdue += usize::from(endpoint.overdue);

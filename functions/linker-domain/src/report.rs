@@ -37,6 +37,27 @@ pub enum Action {
     Unmanaged,
 }
 
+impl Action {
+    /// Returns the action's name as the result spells it, such as `alreadyLinked`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Linked => "linked",
+            Self::AlreadyLinked => "alreadyLinked",
+            Self::WouldLink => "wouldLink",
+            Self::Unlinked => "unlinked",
+            Self::AlreadyUnlinked => "alreadyUnlinked",
+            Self::WouldUnlink => "wouldUnlink",
+            Self::NotLinked => "notLinked",
+            Self::DeleteFailed => "deleteFailed",
+            Self::Ignored => "ignored",
+            Self::Checked => "checked",
+            Self::Repaired => "repaired",
+            Self::WouldRepair => "wouldRepair",
+            Self::Unmanaged => "unmanaged",
+        }
+    }
+}
+
 /// One endpoint in the result, with both sides as read after acting.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -144,4 +165,32 @@ pub struct InvocationReport {
     pub reason: Option<String>,
     pub dry_run: bool,
     pub endpoints: Vec<EndpointReport>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn action_names_match_serde() {
+        let actions = [
+            Action::Linked,
+            Action::AlreadyLinked,
+            Action::WouldLink,
+            Action::Unlinked,
+            Action::AlreadyUnlinked,
+            Action::WouldUnlink,
+            Action::NotLinked,
+            Action::DeleteFailed,
+            Action::Ignored,
+            Action::Checked,
+            Action::Repaired,
+            Action::WouldRepair,
+            Action::Unmanaged,
+        ];
+        for action in actions {
+            let serialized = serde_json::to_value(action).unwrap();
+            assert_eq!(serialized, action.as_str(), "{action:?}");
+        }
+    }
 }

@@ -172,7 +172,7 @@ impl AtlasClient {
                 return Err(error);
             }
             let wait = self.backoff(attempt, retry_after);
-            warn!(operation, attempt, status = ?error.status, error_code = ?error.error_code, wait_ms = wait.as_millis() as u64, error = %error.message, "retrying Atlas request");
+            warn!(operation, attempt, status = error.status, error_code = error.error_code.as_deref(), wait_ms = wait.as_millis() as u64, error = %error.message, "retrying Atlas request");
             tokio::time::sleep(wait).await;
         }
     }
@@ -286,7 +286,7 @@ impl AtlasClient {
                 return Err(error);
             }
             let wait = self.backoff(attempt, retry_after);
-            warn!(operation, attempt, status = ?error.status, wait_ms = wait.as_millis() as u64, error = %error.message, "retrying Atlas token request");
+            warn!(operation, attempt, status = error.status, wait_ms = wait.as_millis() as u64, error = %error.message, "retrying Atlas token request");
             tokio::time::sleep(wait).await;
         }
     }
