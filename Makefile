@@ -20,8 +20,10 @@ OFFLINE_ENV := AWS_EC2_METADATA_DISABLED=true AWS_DEFAULT_REGION=us-east-1 \
 	CDK_DISABLE_CLI_TELEMETRY=true CDK_DISABLE_VERSION_CHECK=true
 
 # Context for the check synthesis: every optional setting is set, so the synthesized templates
-# hold every conditional resource and statement that template.yaml can produce. The values are
-# placeholders, and none of them points at a real Atlas or AWS endpoint.
+# hold every conditional resource and statement that template.yaml can produce. Settings with a
+# default (dryRun, waitBudgetSeconds, reconcileSchedule, mismatchAgeLimitMinutes and others) stay
+# unset, so infra/checks compares the CDK defaults with the parameter defaults of template.yaml.
+# The values are placeholders, and none of them points at a real Atlas or AWS endpoint.
 CDK_CHECK_CONTEXT := -c skipBundling=true \
 	-c atlasProjectIds=0123456789abcdef01234567,76543210fedcba9876543210 \
 	-c atlasCredentialsSecret=atlas-privatelink-linker/atlas \
@@ -30,14 +32,15 @@ CDK_CHECK_CONTEXT := -c skipBundling=true \
 	-c allowedAccountIds=123456789012 \
 	-c allowedVpcIds=vpc-0123456789abcdef0 \
 	-c optOutTag=atlas-privatelink-linker:opt-out \
-	-c crossAccountRoleName=AtlasPrivateLinkReader \
+	-c reconcileRegions=us-west-2,eu-west-1 \
 	-c forwarderAccountIds=111111111111 \
 	-c forwarderOrganizationId=o-abcdefghij \
 	-c alarmTopicArn=arn:aws:sns:us-east-1:123456789012:ops-alarms \
 	-c mainRegion=us-east-1 \
 	-c forwarderRegions=us-west-2,eu-west-1
 
-# Lambda functions: the crates under functions/ with a src/main.rs, whose binary has the crate's name.
+# Lambda functions: the crates under functions/ with a src/main.rs, whose binary has the crate's
+# name (linker-events and linker-reconcile).
 LAMBDA_FUNCTIONS := $(patsubst functions/%/src/main.rs,%,$(wildcard functions/*/src/main.rs))
 # The functions run on arm64 (template.yaml). LAMBDA_ARCH=x86-64 builds packages that only serve
 # to measure size on hosts without the aarch64 Rust standard library.
@@ -93,10 +96,10 @@ infra-check: $(VENV)/.infra-check-tools infra/node_modules/.package-lock.json
 
 package: $(VENV)/.infra-package-tools
 	@test -n "$(LAMBDA_FUNCTIONS)" || { echo "No function crate (functions/*/src/main.rs) found." >&2; exit 1; }
-	@rustup target list --installed | grep -qx '$(LAMBDA_TARGET_$(LAMBDA_ARCH))' || { \
-		echo "The Rust target $(LAMBDA_TARGET_$(LAMBDA_ARCH)) is not installed, so cargo lambda cannot build for $(LAMBDA_ARCH)." >&2; \
-		echo "Install it with: rustup target add $(LAMBDA_TARGET_$(LAMBDA_ARCH))" >&2; \
-		exit 1; }
+	@if ! rustup target list --installed | grep -qx '$(LAMBDA_TARGET_$(LAMBDA_ARCH))'; then \
+		echo "Installing the Rust target $(LAMBDA_TARGET_$(LAMBDA_ARCH)), which cargo lambda needs to build for $(LAMBDA_ARCH)."; \
+		rustup target add $(LAMBDA_TARGET_$(LAMBDA_ARCH)); \
+	fi
 	PATH="$(VENV_BIN):$$PATH" CARGO_TARGET_DIR="$(CARGO_TARGET_DIR)" \
 		cargo lambda build --release --$(LAMBDA_ARCH) --output-format zip $(addprefix --bin ,$(LAMBDA_FUNCTIONS))
 	@for name in $(LAMBDA_FUNCTIONS); do \
@@ -125,3 +128,4 @@ fuzz:
 	cp events/*.json $(FUZZ_CORPUS)/
 	cargo +nightly fuzz run --fuzz-dir fuzz read_event $(FUZZ_CORPUS) -- \
 		-max_total_time=$(FUZZ_SECONDS) -timeout=10 -dict=$(CURDIR)/fuzz/read_event.dict
+

@@ -26,8 +26,9 @@ SAM_FORWARDER = REPOSITORY / "infra" / "sam" / "forwarder.yaml"
 CDK_OUT = Path(os.environ.get("CDK_OUT", REPOSITORY / "infra" / "cdk.out"))
 EVENT_FIXTURES = REPOSITORY / "events"
 
-# Whether the linker rule must match each CloudTrail fixture under events/. A partial delete
-# failure has no errorCode (the failures are in the response), so the rule passes it on.
+# Whether the linker rule must match each fixture under events/. A partial delete failure has no
+# errorCode (the failures are in the response), so the rule passes it on. The scheduled event is
+# what the reconcile schedule delivers, not a CloudTrail record, and the linker rule must ignore it.
 FIXTURE_EXPECTATIONS = {
     "create-failed.json": False,
     "create-gateway.json": False,
@@ -36,11 +37,28 @@ FIXTURE_EXPECTATIONS = {
     "delete-one.json": True,
     "delete-partial-failure.json": True,
     "delete-several.json": True,
+    "reconcile-scheduled.json": False,
 }
+
+# Fixtures that contain the reconcile schedule's delivery instead of a CloudTrail record.
+SCHEDULED_FIXTURES = ("reconcile-scheduled.json",)
 
 LINKER_STACK = "AtlasPrivateLinkLinker"
 FORWARDER_PREFIX = "AtlasPrivateLinkForwarder-"
 ATLAS_SERVICE_NAME = "com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0"
+
+# Logical id prefixes of the two functions. SAM keeps these ids, and the CDK appends a hash.
+EVENTS_FUNCTION = "LinkerEventsFunction"
+RECONCILE_FUNCTION = "LinkerReconcileFunction"
+FUNCTIONS = (EVENTS_FUNCTION, RECONCILE_FUNCTION)
+
+# Statements whose conditions limit what a role may do, by function.
+CONDITIONED_STATEMENTS = {
+    EVENTS_FUNCTION: ("TagLinkedEndpoints",),
+    RECONCILE_FUNCTION: ("TagLinkedAndRepairedEndpoints",),
+}
+LINKED_TAG_KEY = "atlas-privatelink-linker:linked"
+REPAIRED_TAG_KEY = "atlas-privatelink-linker:repaired"
 
 
 def load_yaml_template(path: Path) -> dict:
@@ -75,11 +93,12 @@ class NoManagedPolicies:
 def translate_sam(template: dict) -> dict:
     """Expands the SAM transform offline, as `sam deploy` would after `sam package`."""
     template = copy.deepcopy(template)
-    for resource in template["Resources"].values():
+    for logical_id, resource in template["Resources"].items():
         properties = resource.get("Properties", {})
         if resource["Type"] == "AWS::Serverless::Function" and isinstance(properties.get("CodeUri"), str):
             # `sam package` replaces the local CodeUri with the uploaded artifact's S3 URI.
-            properties["CodeUri"] = "s3://artifact-bucket/linker-events.zip"
+            binary = resource.get("Metadata", {}).get("Binary", logical_id)
+            properties["CodeUri"] = f"s3://artifact-bucket/{binary}.zip"
     return transform(template, {}, NoManagedPolicies())
 
 
@@ -99,8 +118,53 @@ def resources_of_type(template: dict, resource_type: str) -> list[dict]:
     return [resource for resource in template["Resources"].values() if resource["Type"] == resource_type]
 
 
+def resource_with_prefix(template: dict, resource_type: str, prefix: str) -> dict:
+    """Returns the one resource of the type whose logical id starts with prefix."""
+    matches = [
+        resource
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == resource_type and logical_id.startswith(prefix)
+    ]
+    if len(matches) != 1:
+        raise AssertionError(f"expected one {resource_type} whose logical id starts with {prefix}, found {len(matches)}")
+    return matches[0]
+
+
 def event_patterns(template: dict) -> list[dict]:
-    return [rule["Properties"]["EventPattern"] for rule in resources_of_type(template, "AWS::Events::Rule")]
+    """Returns the event patterns of the template's rules. Schedule rules have none and are left out."""
+    return [
+        rule["Properties"]["EventPattern"]
+        for rule in resources_of_type(template, "AWS::Events::Rule")
+        if "EventPattern" in rule["Properties"]
+    ]
+
+
+def schedule_rules(template: dict) -> list[dict]:
+    return [rule for rule in resources_of_type(template, "AWS::Events::Rule") if "ScheduleExpression" in rule["Properties"]]
+
+
+def function_target_rule(template: dict, function_prefix: str) -> dict:
+    """Returns the one rule with a target whose Arn is the GetAtt of the function."""
+    rules = [
+        rule
+        for rule in resources_of_type(template, "AWS::Events::Rule")
+        for target in rule["Properties"].get("Targets", [])
+        if target["Arn"].get("Fn::GetAtt", [""])[0].startswith(function_prefix)
+    ]
+    if len(rules) != 1:
+        raise AssertionError(f"expected one rule that targets {function_prefix}, found {len(rules)}")
+    return rules[0]
+
+
+def function_event_invoke_config(template: dict, function_prefix: str) -> dict:
+    configs = [
+        config["Properties"]
+        for config in resources_of_type(template, "AWS::Lambda::EventInvokeConfig")
+        if config["Properties"]["FunctionName"]["Ref"].startswith(function_prefix)
+    ]
+    if len(configs) != 1:
+        raise AssertionError(f"expected one EventInvokeConfig of {function_prefix}, found {len(configs)}")
+    return configs[0]
 
 
 def policy_statements(template: dict) -> list[dict]:
@@ -119,17 +183,14 @@ def policy_statements(template: dict) -> list[dict]:
     return take_true_branches(statements)
 
 
-def function_role_statements(template: dict) -> dict[str, dict]:
-    """Returns the inline statements of the template's Lambda execution role, by Sid."""
-    roles = [
-        role
-        for role in resources_of_type(template, "AWS::IAM::Role")
-        if role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
-        == {"Service": "lambda.amazonaws.com"}
-    ]
-    if len(roles) != 1:
-        raise AssertionError(f"expected one Lambda execution role, found {len(roles)}")
-    statements = take_true_branches(roles[0]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"])
+def function_role_statements(template: dict, function_prefix: str) -> dict[str, dict]:
+    """Returns the inline statements of the execution role of the function, by Sid."""
+    function = resource_with_prefix(template, "AWS::Lambda::Function", function_prefix)
+    role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    role = template["Resources"][role_id]
+    statements = []
+    for policy in role["Properties"]["Policies"]:
+        statements += take_true_branches(policy["PolicyDocument"]["Statement"])
     return {statement["Sid"]: statement for statement in statements}
 
 
@@ -215,6 +276,21 @@ PATTERN_CASES = [
         False,
     ),
     ("other event source", cloudtrail_event("DeleteVpcEndpoints", DELETE_REQUEST, event_source="vpce.amazonaws.com"), False),
+    (
+        "scheduled event of the reconcile sweep",
+        {
+            "version": "0",
+            "id": "e48a0bc9-6f73-42e0-93d4-9f8e7d6c5b40",
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "123456789012",
+            "time": "2025-01-01T00:00:00Z",
+            "region": "us-east-1",
+            "resources": ["arn:aws:events:us-east-1:123456789012:rule/atlas-privatelink-linker-ReconcileScheduleRule"],
+            "detail": {},
+        },
+        False,
+    ),
 ]
 
 
@@ -234,7 +310,7 @@ class EventPatternTest(unittest.TestCase):
     def test_cdk_forwarders_synthesized(self):
         self.assertGreater(len(cdk_forwarder_stack_names()), 0, f"no forwarder template in {CDK_OUT}")
 
-    def test_one_rule_per_template(self):
+    def test_one_pattern_rule_per_template(self):
         for source, patterns in self.patterns.items():
             with self.subTest(source=source):
                 self.assertEqual(len(patterns), 1)
@@ -262,13 +338,26 @@ class EventPatternTest(unittest.TestCase):
                 event = json.loads(fixture.read_text())
                 self.assertEqual(pattern.matches_event(event), FIXTURE_EXPECTATIONS[fixture.name])
 
+    def test_scheduled_fixtures_are_schedule_deliveries(self):
+        """The scheduled fixtures have the envelope that a rule with ScheduleExpression delivers."""
+        for name in SCHEDULED_FIXTURES:
+            path = EVENT_FIXTURES / name
+            with self.subTest(fixture=name):
+                if not path.exists():
+                    self.skipTest(f"{path} not found")
+                event = json.loads(path.read_text())
+                self.assertEqual(event["source"], "aws.events")
+                self.assertEqual(event["detail-type"], "Scheduled Event")
+                self.assertEqual(event["detail"], {})
+
 
 class PermissionsTest(unittest.TestCase):
     """Every template grants least privilege, and SAM and CDK grant the same role permissions."""
 
     @classmethod
     def setUpClass(cls):
-        cls.sam = load_yaml_template(SAM_TEMPLATE)
+        # Translated, so that each function is an AWS::Lambda::Function with its Role, as in the CDK output.
+        cls.sam = translate_sam(load_yaml_template(SAM_TEMPLATE))
         cls.cdk = load_cdk_template(LINKER_STACK)
         cls.templates = {
             "template.yaml": cls.sam,
@@ -288,28 +377,70 @@ class PermissionsTest(unittest.TestCase):
                         self.assertNotIn("*", action)
 
     def test_role_statements_match(self):
-        sam = function_role_statements(self.sam)
-        cdk = function_role_statements(self.cdk)
-        self.assertEqual(sorted(sam), sorted(cdk))
-        for sid in sam:
-            with self.subTest(sid=sid):
-                self.assertEqual(sorted(actions_of(sam[sid])), sorted(actions_of(cdk[sid])))
+        for function in FUNCTIONS:
+            sam = function_role_statements(self.sam, function)
+            cdk = function_role_statements(self.cdk, function)
+            with self.subTest(function=function):
+                self.assertEqual(sorted(sam), sorted(cdk))
+            for sid in sam.keys() & cdk.keys():
+                with self.subTest(function=function, sid=sid):
+                    self.assertEqual(sorted(actions_of(sam[sid])), sorted(actions_of(cdk[sid])))
 
     def test_role_conditions_match(self):
-        sam = function_role_statements(self.sam)
-        cdk = function_role_statements(self.cdk)
-        for sid in ("TagLinkedEndpoints",):
-            with self.subTest(sid=sid):
-                self.assertEqual(sam[sid]["Condition"], cdk[sid]["Condition"])
+        for function, sids in CONDITIONED_STATEMENTS.items():
+            sam = function_role_statements(self.sam, function)
+            cdk = function_role_statements(self.cdk, function)
+            for sid in sids:
+                with self.subTest(function=function, sid=sid):
+                    self.assertEqual(sam[sid]["Condition"], cdk[sid]["Condition"])
+
+    def test_functions_have_separate_roles(self):
+        for source, template in (("template.yaml", self.sam), (f"CDK {LINKER_STACK}", self.cdk)):
+            roles = [
+                resource_with_prefix(template, "AWS::Lambda::Function", function)["Properties"]["Role"]["Fn::GetAtt"][0]
+                for function in FUNCTIONS
+            ]
+            with self.subTest(source=source):
+                self.assertEqual(len(set(roles)), len(FUNCTIONS))
+
+    def test_tag_keys_per_function(self):
+        expected = {EVENTS_FUNCTION: [LINKED_TAG_KEY], RECONCILE_FUNCTION: [LINKED_TAG_KEY, REPAIRED_TAG_KEY]}
+        for source, template in (("template.yaml", self.sam), (f"CDK {LINKER_STACK}", self.cdk)):
+            for function, keys in expected.items():
+                tag_statements = [
+                    statement
+                    for statement in function_role_statements(template, function).values()
+                    if "ec2:CreateTags" in actions_of(statement)
+                ]
+                with self.subTest(source=source, function=function):
+                    self.assertEqual(len(tag_statements), 1)
+                    condition = tag_statements[0]["Condition"]
+                    self.assertEqual(sorted(condition["ForAllValues:StringEquals"]["aws:TagKeys"]), sorted(keys))
+                    self.assertIn("Null", condition)
+
+    def test_only_events_role_sends_to_queue(self):
+        for source, template in (("template.yaml", self.sam), (f"CDK {LINKER_STACK}", self.cdk)):
+            for function in FUNCTIONS:
+                actions = [action for statement in function_role_statements(template, function).values() for action in actions_of(statement)]
+                with self.subTest(source=source, function=function):
+                    self.assertEqual("sqs:SendMessage" in actions, function == EVENTS_FUNCTION)
+
+    def test_no_role_assumes_roles(self):
+        for source, template in (("template.yaml", self.sam), (f"CDK {LINKER_STACK}", self.cdk)):
+            for function in FUNCTIONS:
+                for sid, statement in function_role_statements(template, function).items():
+                    with self.subTest(source=source, function=function, sid=sid):
+                        self.assertNotIn("sts:AssumeRole", actions_of(statement))
 
     def test_only_describe_uses_every_resource(self):
         for source, template in (("template.yaml", self.sam), (f"CDK {LINKER_STACK}", self.cdk)):
-            for sid, statement in function_role_statements(template).items():
-                with self.subTest(source=source, sid=sid):
-                    if sid == "DescribeVpcEndpoints":
-                        self.assertEqual(statement["Resource"], "*")
-                    else:
-                        self.assertNotEqual(statement["Resource"], "*")
+            for function in FUNCTIONS:
+                for sid, statement in function_role_statements(template, function).items():
+                    with self.subTest(source=source, function=function, sid=sid):
+                        if sid == "DescribeVpcEndpoints":
+                            self.assertEqual(statement["Resource"], "*")
+                        else:
+                            self.assertNotEqual(statement["Resource"], "*")
 
 
 class ParityTest(unittest.TestCase):
@@ -334,30 +465,79 @@ class ParityTest(unittest.TestCase):
             with self.subTest(stack=stack_name):
                 self.assertEqual(self.resource_types(load_cdk_template(stack_name)), sam)
 
+    def function(self, template: dict, prefix: str) -> dict:
+        return resource_with_prefix(template, "AWS::Lambda::Function", prefix)["Properties"]
+
     def test_same_environment_names(self):
-        sam = resources_of_type(self.sam, "AWS::Lambda::Function")[0]["Properties"]["Environment"]["Variables"]
-        cdk = resources_of_type(self.cdk, "AWS::Lambda::Function")[0]["Properties"]["Environment"]["Variables"]
-        self.assertEqual(sorted(sam), sorted(cdk))
+        for function in FUNCTIONS:
+            sam = self.function(self.sam, function)["Environment"]["Variables"]
+            cdk = self.function(self.cdk, function)["Environment"]["Variables"]
+            with self.subTest(function=function):
+                self.assertEqual(sorted(sam), sorted(cdk))
+
+    def test_no_cross_account_role_name(self):
+        """The functions stop at start when CROSS_ACCOUNT_ROLE_NAME is set, so no template may set it."""
+        self.assertNotIn("CrossAccountRoleName", load_yaml_template(SAM_TEMPLATE)["Parameters"])
+        for source, template in (("template.yaml", self.sam), (f"CDK {LINKER_STACK}", self.cdk)):
+            for function in FUNCTIONS:
+                with self.subTest(source=source, function=function):
+                    self.assertNotIn("CROSS_ACCOUNT_ROLE_NAME", self.function(template, function)["Environment"]["Variables"])
 
     def test_same_function_settings(self):
         keys = ("Runtime", "Architectures", "Handler", "MemorySize", "Timeout")
-        sam = resources_of_type(self.sam, "AWS::Lambda::Function")[0]["Properties"]
-        cdk = resources_of_type(self.cdk, "AWS::Lambda::Function")[0]["Properties"]
-        for key in keys:
-            with self.subTest(key=key):
-                self.assertEqual(sam[key], cdk[key])
-        self.assertEqual(sam["LoggingConfig"]["LogFormat"], "JSON")
-        self.assertEqual(cdk["LoggingConfig"]["LogFormat"], "JSON")
+        for function in FUNCTIONS:
+            sam = self.function(self.sam, function)
+            cdk = self.function(self.cdk, function)
+            for key in keys:
+                with self.subTest(function=function, key=key):
+                    self.assertEqual(sam[key], cdk[key])
+            with self.subTest(function=function, key="LoggingConfig.LogFormat"):
+                self.assertEqual(sam["LoggingConfig"]["LogFormat"], "JSON")
+                self.assertEqual(cdk["LoggingConfig"]["LogFormat"], "JSON")
+
+    def test_function_timeouts(self):
+        for source, template in (("template.yaml", self.sam), (f"CDK {LINKER_STACK}", self.cdk)):
+            with self.subTest(source=source):
+                self.assertEqual(self.function(template, EVENTS_FUNCTION)["Timeout"], 90)
+                self.assertEqual(self.function(template, RECONCILE_FUNCTION)["Timeout"], 300)
+
+    def test_one_sweep_at_a_time(self):
+        for source, template in (("template.yaml", self.sam), (f"CDK {LINKER_STACK}", self.cdk)):
+            with self.subTest(source=source):
+                self.assertEqual(self.function(template, RECONCILE_FUNCTION)["ReservedConcurrentExecutions"], 1)
+
+    def test_same_defaults(self):
+        """The CDK check synthesis leaves these settings unset, so it shows the CDK defaults."""
+        parameters = load_yaml_template(SAM_TEMPLATE)["Parameters"]
+        reconcile = self.function(self.cdk, RECONCILE_FUNCTION)["Environment"]["Variables"]
+        events = self.function(self.cdk, EVENTS_FUNCTION)["Environment"]["Variables"]
+        cases = (
+            ("WaitBudgetSeconds", events["WAIT_BUDGET_SECONDS"]),
+            ("WaitBudgetSeconds", reconcile["WAIT_BUDGET_SECONDS"]),
+            ("MismatchAgeLimitMinutes", reconcile["MISMATCH_AGE_LIMIT_MINUTES"]),
+            ("ReconcileSchedule", schedule_rules(self.cdk)[0]["Properties"]["ScheduleExpression"]),
+        )
+        for parameter, cdk_value in cases:
+            with self.subTest(parameter=parameter):
+                self.assertEqual(str(parameters[parameter]["Default"]), cdk_value)
 
     def test_same_async_invoke_config(self):
         keys = ("MaximumRetryAttempts", "MaximumEventAgeInSeconds")
-        sam = resources_of_type(self.sam, "AWS::Lambda::EventInvokeConfig")[0]["Properties"]
-        cdk = resources_of_type(self.cdk, "AWS::Lambda::EventInvokeConfig")[0]["Properties"]
-        for key in keys:
-            with self.subTest(key=key):
-                self.assertEqual(sam[key], cdk[key])
-        self.assertIn("OnFailure", sam["DestinationConfig"])
-        self.assertIn("OnFailure", cdk["DestinationConfig"])
+        for function in FUNCTIONS:
+            sam = function_event_invoke_config(self.sam, function)
+            cdk = function_event_invoke_config(self.cdk, function)
+            for key in keys:
+                with self.subTest(function=function, key=key):
+                    self.assertEqual(sam[key], cdk[key])
+        self.assertIn("OnFailure", function_event_invoke_config(self.sam, EVENTS_FUNCTION)["DestinationConfig"])
+        self.assertIn("OnFailure", function_event_invoke_config(self.cdk, EVENTS_FUNCTION)["DestinationConfig"])
+
+    def test_reconcile_failures_not_retried_or_kept(self):
+        for source, template in (("template.yaml", self.sam), (f"CDK {LINKER_STACK}", self.cdk)):
+            config = function_event_invoke_config(template, RECONCILE_FUNCTION)
+            with self.subTest(source=source):
+                self.assertEqual(config["MaximumRetryAttempts"], 0)
+                self.assertFalse(config.get("DestinationConfig"))
 
     def test_same_queue_settings(self):
         sam = resources_of_type(self.sam, "AWS::SQS::Queue")[0]["Properties"]
@@ -365,9 +545,20 @@ class ParityTest(unittest.TestCase):
         self.assertEqual(sam, cdk)
 
     def test_same_rule_target_retry_policy(self):
-        sam = resources_of_type(self.sam, "AWS::Events::Rule")[0]["Properties"]["Targets"][0]
-        cdk = resources_of_type(self.cdk, "AWS::Events::Rule")[0]["Properties"]["Targets"][0]
-        self.assertEqual(sam["RetryPolicy"], cdk["RetryPolicy"])
+        for function in FUNCTIONS:
+            sam = function_target_rule(self.sam, function)["Properties"]["Targets"][0]
+            cdk = function_target_rule(self.cdk, function)["Properties"]["Targets"][0]
+            with self.subTest(function=function):
+                self.assertEqual(sam["RetryPolicy"], cdk["RetryPolicy"])
+                self.assertEqual("DeadLetterConfig" in sam, "DeadLetterConfig" in cdk)
+
+    def test_reconcile_runs_on_schedule(self):
+        for source, template in (("template.yaml", self.sam), (f"CDK {LINKER_STACK}", self.cdk)):
+            rule = function_target_rule(template, RECONCILE_FUNCTION)["Properties"]
+            with self.subTest(source=source):
+                self.assertIn("ScheduleExpression", rule)
+                self.assertNotIn("EventPattern", rule)
+                self.assertEqual(len(schedule_rules(template)), 1)
 
     def test_same_outputs(self):
         self.assertEqual(sorted(self.sam["Outputs"]), sorted(self.cdk["Outputs"]))

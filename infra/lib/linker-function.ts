@@ -14,33 +14,55 @@ export interface LinkerFunctionProps {
   /** Path of the workspace's Cargo.toml, in whose directory `cargo lambda build` runs. */
   readonly manifestPath: string;
   readonly description: string;
-  /** Execution role shared by the stack's functions. */
-  readonly role: iam.IRole;
+  /** Statements of the function's execution role besides the one for its own log group. */
+  readonly roleStatements: iam.PolicyStatement[];
   readonly environment: Record<string, string>;
+  readonly timeout: Duration;
   readonly reservedConcurrency: number;
   readonly logLevel: lambda.ApplicationLogLevel;
   readonly logRetention: logs.RetentionDays;
-  /** Queue that receives invocations that still fail after Lambda's retries. */
-  readonly deadLetterQueue: sqs.IQueue;
+  /** How often Lambda retries a failed asynchronous invocation (0 to 2). */
+  readonly retryAttempts: number;
+  /** How long an asynchronous invocation may wait in Lambda's queue before it is dropped. */
+  readonly maxEventAge: Duration;
+  /**
+   * Queue that receives invocations that still fail after Lambda's retries. The role statements
+   * must allow sqs:SendMessage on it. Without a queue, failed invocations are dropped.
+   */
+  readonly deadLetterQueue?: sqs.IQueue;
 }
 
 /**
- * Rust Lambda function with its log group, asynchronous invocation settings and errors alarm.
- * The settings match the Globals section and the function block of template.yaml.
+ * Rust Lambda function with its execution role, log group, asynchronous invocation settings and
+ * errors alarm. The settings match the Globals section and the function's blocks in template.yaml.
  */
 export class LinkerFunction extends Construct {
   readonly function: lambda.Function;
+  readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
   readonly errorsAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: LinkerFunctionProps) {
     super(scope, id);
 
-    // The role's log statement covers /aws/lambda/<stack name>-*, so the name must keep that form.
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       logGroupName: `/aws/lambda/${Stack.of(this).stackName}-${props.binaryName}`,
       retention: props.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    // The log group's ARN ends in `:*`, so the statement covers its log streams and no other group.
+    const writeLogs = new iam.PolicyStatement({
+      sid: 'WriteFunctionLogs',
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [this.logGroup.logGroupArn],
+    });
+    this.role = new iam.Role(this, 'Role', {
+      description: `Execution role of the atlas-privatelink-linker ${props.binaryName} function`,
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      inlinePolicies: {
+        [props.binaryName]: new iam.PolicyDocument({ statements: [writeLogs, ...props.roleStatements] }),
+      },
     });
 
     this.function = new RustFunction(this, 'Function', {
@@ -48,9 +70,9 @@ export class LinkerFunction extends Construct {
       binaryName: props.binaryName,
       architecture: lambda.Architecture.ARM_64,
       description: props.description,
-      role: props.role,
+      role: this.role,
       memorySize: 256,
-      timeout: Duration.seconds(60),
+      timeout: props.timeout,
       reservedConcurrentExecutions: props.reservedConcurrency,
       environment: props.environment,
       logGroup: this.logGroup,
@@ -61,11 +83,11 @@ export class LinkerFunction extends Construct {
 
     // The role's own sqs:SendMessage statement authorizes the destination, so the destination
     // binds without a grant (SqsDestination would also grant GetQueueAttributes and GetQueueUrl).
-    const deadLetterQueueArn = props.deadLetterQueue.queueArn;
+    const deadLetterQueueArn = props.deadLetterQueue?.queueArn;
     this.function.configureAsyncInvoke({
-      retryAttempts: 2,
-      maxEventAge: Duration.hours(1),
-      onFailure: { bind: () => ({ destination: deadLetterQueueArn }) },
+      retryAttempts: props.retryAttempts,
+      maxEventAge: props.maxEventAge,
+      onFailure: deadLetterQueueArn === undefined ? undefined : { bind: () => ({ destination: deadLetterQueueArn }) },
     });
 
     this.errorsAlarm = this.function

@@ -1,15 +1,15 @@
-import { ArnFormat, CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { VPC_ENDPOINT_EVENT_PATTERN } from './event-pattern';
+import { eventsRoleStatements, reconcileRoleStatements } from './function-roles';
 import { LinkerFunction } from './linker-function';
-import { LINKED_TAG_KEY, METRIC_DIMENSION, METRIC_NAMESPACE } from './names';
+import { METRIC_DIMENSION, METRIC_NAMESPACE } from './names';
 import { LinkerSettings } from './settings';
 
 export interface LinkerStackProps extends StackProps {
@@ -20,48 +20,48 @@ export interface LinkerStackProps extends StackProps {
 
 /**
  * Main-region stack: the linker-events function, the rule that feeds it local and forwarded
- * CloudTrail events, the dead-letter queue, the event bus grants for forwarders in other accounts,
- * and the alarms. It deploys the same resources and permissions as template.yaml.
+ * CloudTrail events, the dead-letter queue, the linker-reconcile function and its schedule, the
+ * event bus grants for forwarders in other accounts, and the alarms. It deploys the same
+ * resources and permissions as template.yaml.
  */
 export class LinkerStack extends Stack {
-  readonly role: iam.Role;
   readonly deadLetterQueue: sqs.Queue;
   readonly linkerEvents: LinkerFunction;
   readonly rule: events.Rule;
+  readonly linkerReconcile: LinkerFunction;
+  readonly reconcileScheduleRule: events.Rule;
 
   constructor(scope: Construct, id: string, props: LinkerStackProps) {
     super(scope, id, props);
     const settings = props.settings;
 
-    // Receives events that EventBridge could not deliver and invocations that failed after
-    // Lambda's retries. Each message keeps the original event.
+    // Receives the events of VpcEndpointApiCallRule that EventBridge could not deliver and the
+    // linker-events invocations that failed after Lambda's retries. Each message keeps the
+    // original event.
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       retentionPeriod: Duration.days(14),
       enforceSSL: true,
     });
 
-    this.role = new iam.Role(this, 'FunctionRole', {
-      description: 'Execution role of the atlas-privatelink-linker functions',
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      inlinePolicies: {
-        linker: new iam.PolicyDocument({
-          statements: functionRoleStatements(this, settings, this.deadLetterQueue),
-        }),
-      },
-    });
-
     const environment = functionEnvironment(settings);
 
+    // The timeout rests on an estimate. One Atlas request with its retries takes up to about 40
+    // seconds (longer when Atlas sends Retry-After), and the wait for a converging link is capped
+    // at half the remaining time. An invocation that still times out is retried as a failed one. Lambda
+    // retries a failed invocation twice, then sends the event record to the dead-letter queue.
     this.linkerEvents = new LinkerFunction(this, 'LinkerEvents', {
       binaryName: 'linker-events',
       manifestPath: props.manifestPath,
       description: 'Links and unlinks Atlas private endpoints on CreateVpcEndpoint and DeleteVpcEndpoints events',
-      role: this.role,
+      roleStatements: eventsRoleStatements(this, settings, this.deadLetterQueue),
       environment,
+      timeout: Duration.seconds(90),
       reservedConcurrency: settings.reservedConcurrency,
       logLevel: settings.logLevel,
       logRetention: settings.logRetention,
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(1),
       deadLetterQueue: this.deadLetterQueue,
     });
 
@@ -77,13 +77,24 @@ export class LinkerStack extends Stack {
       }),
     );
 
-    // --- Add further functions here: a LinkerFunction with this.role, the same environment
-    // --- (plus its own variables) and its trigger. Its errors alarm comes with the construct.
+    this.linkerReconcile = this.createReconcileFunction(settings, environment, props.manifestPath);
+    this.reconcileScheduleRule = new events.Rule(this, 'ReconcileScheduleRule', {
+      description: 'Starts the linker-reconcile sweep on the ReconcileSchedule schedule',
+      schedule: events.Schedule.expression(settings.reconcileSchedule),
+    });
+    // EventBridge retries a failed delivery of the scheduled event twice within 15 minutes.
+    this.reconcileScheduleRule.addTarget(
+      new targets.LambdaFunction(this.linkerReconcile.function, {
+        retryAttempts: 2,
+        maxEventAge: Duration.minutes(15),
+      }),
+    );
 
     this.addForwarderGrants(settings);
 
     const alarms = [
       this.linkerEvents.errorsAlarm,
+      this.linkerReconcile.errorsAlarm,
       this.createDeadLetterQueueAlarm(),
       this.createMismatchAlarm(),
     ];
@@ -98,6 +109,34 @@ export class LinkerStack extends Stack {
     }
 
     this.addOutputs();
+  }
+
+  /**
+   * Creates the reconcile function, which compares every Atlas endpoint service of the configured
+   * projects with the EC2 endpoints that target it, and links, unlinks or repairs what the events
+   * missed. Reserved concurrency 1 runs one sweep at a time, so a scheduled run that starts while
+   * another is running waits in Lambda's queue. A failed sweep is not retried and not kept,
+   * because the next scheduled sweep does the same work. A run that waits more than 15 minutes in
+   * Lambda's queue is dropped for the same reason.
+   */
+  private createReconcileFunction(
+    settings: LinkerSettings,
+    environment: Record<string, string>,
+    manifestPath: string,
+  ): LinkerFunction {
+    return new LinkerFunction(this, 'LinkerReconcile', {
+      binaryName: 'linker-reconcile',
+      manifestPath,
+      description: 'Compares Atlas endpoint services with EC2 endpoints on a schedule and links, unlinks or repairs what events missed',
+      roleStatements: reconcileRoleStatements(this, settings),
+      environment: { ...environment, ...reconcileEnvironment(settings) },
+      timeout: Duration.seconds(300),
+      reservedConcurrency: 1,
+      logLevel: settings.logLevel,
+      logRetention: settings.logRetention,
+      retryAttempts: 0,
+      maxEventAge: Duration.minutes(15),
+    });
   }
 
   /**
@@ -179,10 +218,12 @@ export class LinkerStack extends Stack {
     new CfnOutput(this, 'LinkerEventsFunctionName', { description: 'Name of the linker-events function', value: fn.functionName });
     new CfnOutput(this, 'LinkerEventsFunctionArn', { description: 'ARN of the linker-events function', value: fn.functionArn });
     new CfnOutput(this, 'LinkerEventsLogGroupName', { description: 'Log group of the linker-events function', value: this.linkerEvents.logGroup.logGroupName });
-    new CfnOutput(this, 'FunctionRoleArn', {
-      description: 'Execution role of the functions, which the roles named by crossAccountRoleName must trust',
-      value: this.role.roleArn,
-    });
+    new CfnOutput(this, 'LinkerEventsRoleArn', { description: 'Execution role of the linker-events function', value: this.linkerEvents.role.roleArn });
+    const reconcile = this.linkerReconcile;
+    new CfnOutput(this, 'LinkerReconcileFunctionName', { description: 'Name of the linker-reconcile function', value: reconcile.function.functionName });
+    new CfnOutput(this, 'LinkerReconcileFunctionArn', { description: 'ARN of the linker-reconcile function', value: reconcile.function.functionArn });
+    new CfnOutput(this, 'LinkerReconcileLogGroupName', { description: 'Log group of the linker-reconcile function', value: reconcile.logGroup.logGroupName });
+    new CfnOutput(this, 'LinkerReconcileRoleArn', { description: 'Execution role of the linker-reconcile function', value: reconcile.role.roleArn });
     new CfnOutput(this, 'EventBusArn', {
       description: 'ARN of the default event bus that receives local and forwarded events, and that forwarding stacks target',
       value: this.formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' }),
@@ -192,7 +233,10 @@ export class LinkerStack extends Stack {
   }
 }
 
-/** Builds the function environment. Optional settings that are absent are left out, not set empty. */
+/**
+ * Builds the environment of both functions, the Globals environment of template.yaml. Optional
+ * settings that are absent are left out, not set empty.
+ */
 export function functionEnvironment(settings: LinkerSettings): Record<string, string> {
   const environment: Record<string, string> = {
     ATLAS_PROJECT_IDS: settings.atlasProjectIds.join(','),
@@ -211,106 +255,17 @@ export function functionEnvironment(settings: LinkerSettings): Record<string, st
   if (settings.optOutTag !== undefined) {
     environment.OPT_OUT_TAG = settings.optOutTag;
   }
-  if (settings.crossAccountRoleName !== undefined) {
-    environment.CROSS_ACCOUNT_ROLE_NAME = settings.crossAccountRoleName;
-  }
+  environment.WAIT_BUDGET_SECONDS = String(settings.waitBudgetSeconds);
   return environment;
 }
 
-/**
- * Returns the execution role's statements. Every statement names its actions, and only
- * ec2:DescribeVpcEndpoints, which supports no resource-level permissions, uses Resource "*".
- */
-export function functionRoleStatements(
-  stack: Stack,
-  settings: LinkerSettings,
-  deadLetterQueue: sqs.IQueue,
-): iam.PolicyStatement[] {
-  const statements = [
-    new iam.PolicyStatement({
-      sid: 'WriteFunctionLogs',
-      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-      resources: [
-        stack.formatArn({
-          service: 'logs',
-          resource: 'log-group',
-          resourceName: `/aws/lambda/${stack.stackName}-*:*`,
-          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-        }),
-      ],
-    }),
-    new iam.PolicyStatement({
-      sid: 'DescribeVpcEndpoints',
-      actions: ['ec2:DescribeVpcEndpoints'],
-      resources: ['*'],
-    }),
-    new iam.PolicyStatement({
-      sid: 'ReadAtlasCredentials',
-      actions: ['secretsmanager:GetSecretValue'],
-      resources: [secretArn(stack, settings.atlasCredentialsSecret)],
-    }),
-  ];
-
-  if (settings.atlasCredentialsKmsKeyArn !== undefined) {
-    statements.push(
-      new iam.PolicyStatement({
-        sid: 'DecryptAtlasCredentials',
-        actions: ['kms:Decrypt'],
-        resources: [settings.atlasCredentialsKmsKeyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.${stack.urlSuffix}` } },
-      }),
-    );
+/** Builds the variables that only the reconcile function reads, added to functionEnvironment. */
+export function reconcileEnvironment(settings: LinkerSettings): Record<string, string> {
+  const environment: Record<string, string> = {
+    MISMATCH_AGE_LIMIT_MINUTES: String(settings.mismatchAgeLimitMinutes),
+  };
+  if (settings.reconcileRegions.length > 0) {
+    environment.RECONCILE_REGIONS = settings.reconcileRegions.join(',');
   }
-
-  statements.push(
-    new iam.PolicyStatement({
-      sid: 'TagLinkedEndpoints',
-      actions: ['ec2:CreateTags'],
-      resources: [
-        stack.formatArn({ service: 'ec2', region: '*', resource: 'vpc-endpoint', resourceName: '*' }),
-      ],
-      conditions: {
-        'ForAllValues:StringEquals': { 'aws:TagKeys': [LINKED_TAG_KEY] },
-        Null: { [`aws:RequestTag/${LINKED_TAG_KEY}`]: 'false' },
-      },
-    }),
-    new iam.PolicyStatement({
-      sid: 'SendFailedEventsToDeadLetterQueue',
-      actions: ['sqs:SendMessage'],
-      resources: [deadLetterQueue.queueArn],
-    }),
-  );
-
-  if (settings.crossAccountRoleName !== undefined) {
-    statements.push(
-      new iam.PolicyStatement({
-        sid: 'AssumeCrossAccountReadRole',
-        actions: ['sts:AssumeRole'],
-        resources: [
-          stack.formatArn({
-            service: 'iam',
-            region: '',
-            account: '*',
-            resource: 'role',
-            resourceName: settings.crossAccountRoleName,
-          }),
-        ],
-      }),
-    );
-  }
-
-  return statements;
-}
-
-/** Returns the secret's ARN, with the six random characters that Secrets Manager appends to names. */
-function secretArn(stack: Stack, nameOrArn: string): string {
-  if (nameOrArn.startsWith('arn:')) {
-    return nameOrArn;
-  }
-  return stack.formatArn({
-    service: 'secretsmanager',
-    resource: 'secret',
-    resourceName: `${nameOrArn}-??????`,
-    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-  });
+  return environment;
 }

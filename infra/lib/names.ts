@@ -12,5 +12,12 @@ export const METRIC_NAMESPACE = 'AtlasPrivateLinkLinker';
 /** Dimension of every metric in METRIC_NAMESPACE. */
 export const METRIC_DIMENSION = 'ProjectId';
 
-/** Tag key that the function may put on the endpoints it links, and the only key it may write. */
+/** Tag key that both functions put on the endpoints they link. */
 export const LINKED_TAG_KEY = 'atlas-privatelink-linker:linked';
+
+/**
+ * Tag key that the reconcile function puts on an endpoint when it re-links a failed link. With
+ * LINKED_TAG_KEY, it is the only key that function may write, and linker-events writes only
+ * LINKED_TAG_KEY.
+ */
+export const REPAIRED_TAG_KEY = 'atlas-privatelink-linker:repaired';

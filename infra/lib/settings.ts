@@ -25,8 +25,17 @@ export interface LinkerSettings {
   readonly allowedVpcIds: string[];
   /** Tag key that makes the function ignore an endpoint. */
   readonly optOutTag?: string;
-  /** IAM role name the function assumes in other accounts to read their endpoints. */
-  readonly crossAccountRoleName?: string;
+  /**
+   * Seconds both functions keep re-reading an endpoint whose link is still converging, passed as
+   * WAIT_BUDGET_SECONDS. The functions cap it at half the invocation's remaining time.
+   */
+  readonly waitBudgetSeconds: number;
+  /** EventBridge schedule expression of the reconcile sweep, such as `rate(15 minutes)`. */
+  readonly reconcileSchedule: string;
+  /** Regions the reconcile sweep also searches for endpoints, passed as RECONCILE_REGIONS. */
+  readonly reconcileRegions: string[];
+  /** Minutes after which the reconcile sweep reports a mismatch as overdue. */
+  readonly mismatchAgeLimitMinutes: number;
   /** Other accounts whose forwarders may put events on the main region's default bus. */
   readonly forwarderAccountIds: string[];
   /** Organization whose accounts may put forwarded events on the main region's default bus. */
@@ -44,11 +53,15 @@ const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
 const SECRET = /^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:)?[A-Za-z0-9/_+=.@-]{1,512}$/;
 const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key\/[A-Za-z0-9-]+$/;
 const BASE_URL = /^https:\/\/\S+$/;
-const ROLE_NAME = /^[A-Za-z0-9+=,.@_-]{1,64}$/;
 const ORGANIZATION_ID = /^o-[a-z0-9]{10,32}$/;
 const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-[0-9]$/;
 const TAG_KEY = /^.{1,128}$/;
+// EventBridge requires a singular unit for 1 (rate(1 hour)) and a plural unit otherwise.
+const SCHEDULE = /^(rate\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\)|cron\([^()]+\))$/;
+
+/** Default of the reconcile schedule, the same as the ReconcileSchedule default in template.yaml. */
+export const DEFAULT_RECONCILE_SCHEDULE = 'rate(15 minutes)';
 
 /** Retention values that CloudWatch Logs accepts, in days. */
 const RETENTION_DAYS = new Set<number>(
@@ -134,6 +147,13 @@ export function readAccountId(read: ContextReader, key: string): string | undefi
  * Throws an error that names the key when a value is missing or invalid.
  */
 export function readLinkerSettings(read: ContextReader): LinkerSettings {
+  // Earlier versions of the app accepted this key. The functions stop at start when
+  // CROSS_ACCOUNT_ROLE_NAME is set, so the app rejects the key instead of ignoring it.
+  if (readString(read, 'crossAccountRoleName') !== undefined) {
+    throw new Error(
+      'Unsupported context value crossAccountRoleName: cross-account EC2 reads are not built yet, and the functions read endpoints only in their own account. Remove the value from the -c options and cdk.json.',
+    );
+  }
   const atlasProjectIds = readList(read, 'atlasProjectIds', PROJECT_ID);
   if (atlasProjectIds.length === 0) {
     throw new Error('Missing context value atlasProjectIds: pass -c atlasProjectIds=<id>[,<id>...].');
@@ -164,7 +184,10 @@ export function readLinkerSettings(read: ContextReader): LinkerSettings {
     allowedAccountIds: readList(read, 'allowedAccountIds', ACCOUNT_ID),
     allowedVpcIds: readList(read, 'allowedVpcIds', VPC_ID),
     optOutTag: readMatching(read, 'optOutTag', TAG_KEY),
-    crossAccountRoleName: readMatching(read, 'crossAccountRoleName', ROLE_NAME),
+    waitBudgetSeconds: readInteger(read, 'waitBudgetSeconds', 30, 0, 840),
+    reconcileSchedule: readMatching(read, 'reconcileSchedule', SCHEDULE) ?? DEFAULT_RECONCILE_SCHEDULE,
+    reconcileRegions: readRegions(read, 'reconcileRegions'),
+    mismatchAgeLimitMinutes: readInteger(read, 'mismatchAgeLimitMinutes', 60, 1, 10080),
     forwarderAccountIds: readList(read, 'forwarderAccountIds', ACCOUNT_ID),
     forwarderOrganizationId: readMatching(read, 'forwarderOrganizationId', ORGANIZATION_ID),
     alarmTopicArn: readMatching(read, 'alarmTopicArn', SNS_TOPIC_ARN),

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -56,6 +57,10 @@ export function minimalSettings(overrides: Partial<LinkerSettings> = {}): Linker
     reservedConcurrency: 2,
     allowedAccountIds: [],
     allowedVpcIds: [],
+    waitBudgetSeconds: 30,
+    reconcileSchedule: 'rate(15 minutes)',
+    reconcileRegions: [],
+    mismatchAgeLimitMinutes: 60,
     forwarderAccountIds: [],
     ...overrides,
   };
@@ -74,7 +79,10 @@ export function fullSettings(): LinkerSettings {
     allowedAccountIds: ['123456789012', '210987654321'],
     allowedVpcIds: ['vpc-0123456789abcdef0'],
     optOutTag: 'atlas-privatelink-linker:opt-out',
-    crossAccountRoleName: 'AtlasPrivateLinkReader',
+    waitBudgetSeconds: 45,
+    reconcileSchedule: 'rate(1 hour)',
+    reconcileRegions: ['us-west-2', 'eu-west-1'],
+    mismatchAgeLimitMinutes: 120,
     forwarderAccountIds: ['111111111111', '222222222222'],
     forwarderOrganizationId: 'o-abcdefghij',
     alarmTopicArn: 'arn:aws:sns:us-east-1:123456789012:ops-alarms',
@@ -145,15 +153,47 @@ export function actionsOf(statement: Statement): string[] {
   return Array.isArray(statement.Action) ? statement.Action : [statement.Action];
 }
 
-/** Returns the one inline policy statement of the function role with the given Sid. */
-export function roleStatement(template: Template, sid: string): Statement {
-  const roles = Object.values(template.findResources('AWS::IAM::Role'));
-  const statements: Statement[] = roles.flatMap((role) =>
-    (role.Properties.Policies ?? []).flatMap((policy: any) => policy.PolicyDocument.Statement),
+/** Returns the logical id of the one resource of `type` whose id starts with `prefix`. */
+export function logicalIdOf(template: Template, type: string, prefix: string): string {
+  const ids = Object.keys(template.findResources(type)).filter((id) => id.startsWith(prefix));
+  if (ids.length !== 1) {
+    throw new Error(`Expected one ${type} whose logical id starts with ${prefix}, found ${ids.length}: ${ids.join(', ')}.`);
+  }
+  return ids[0];
+}
+
+/** Returns the properties of the one resource of `type` whose logical id starts with `prefix`. */
+export function propertiesOf(template: Template, type: string, prefix: string): Record<string, any> {
+  return template.toJSON().Resources[logicalIdOf(template, type, prefix)].Properties;
+}
+
+/**
+ * Asserts that the one resource of `type` whose logical id starts with `prefix` has `properties`,
+ * which may use the `Match` helpers. The message shows the actual properties.
+ */
+export function assertPropertiesOf(template: Template, type: string, prefix: string, properties: Record<string, unknown>): void {
+  const id = logicalIdOf(template, type, prefix);
+  const matching = Object.keys(template.findResources(type, { Properties: properties }));
+  assert.ok(
+    matching.includes(id),
+    `${id} does not match ${JSON.stringify(properties)}. Its properties are ${JSON.stringify(propertiesOf(template, type, prefix))}`,
   );
-  const matches = statements.filter((statement) => statement.Sid === sid);
+}
+
+/**
+ * Returns the inline policy statements of the execution role whose logical id starts with
+ * `rolePrefix`, such as `LinkerEventsRole`.
+ */
+export function roleStatements(template: Template, rolePrefix: string): Statement[] {
+  const role = propertiesOf(template, 'AWS::IAM::Role', rolePrefix);
+  return (role.Policies ?? []).flatMap((policy: any) => policy.PolicyDocument.Statement);
+}
+
+/** Returns the one inline policy statement with the given Sid of the role whose id starts with `rolePrefix`. */
+export function roleStatement(template: Template, rolePrefix: string, sid: string): Statement {
+  const matches = roleStatements(template, rolePrefix).filter((statement) => statement.Sid === sid);
   if (matches.length !== 1) {
-    throw new Error(`Expected one role statement with Sid ${sid}, found ${matches.length}.`);
+    throw new Error(`Expected one statement with Sid ${sid} in ${rolePrefix}, found ${matches.length}.`);
   }
   return matches[0];
 }

@@ -4,11 +4,18 @@ import { Match } from 'aws-cdk-lib/assertions';
 import {
   actionsOf,
   allStatements,
+  assertPropertiesOf,
   fullSettings,
   linkerTemplate,
   minimalSettings,
+  propertiesOf,
   roleStatement,
+  roleStatements,
 } from './helpers';
+
+const EVENTS_FUNCTION = 'LinkerEventsFunction';
+const EVENTS_ROLE = 'LinkerEventsRole';
+const RECONCILE_ROLE = 'LinkerReconcileRole';
 
 const EXPECTED_PATTERN = {
   source: ['aws.ec2'],
@@ -32,21 +39,30 @@ describe('linker stack function', () => {
   const template = linkerTemplate(minimalSettings());
 
   test('runs the bootstrap binary on arm64', () => {
-    template.hasResourceProperties('AWS::Lambda::Function', {
+    assertPropertiesOf(template, 'AWS::Lambda::Function', EVENTS_FUNCTION, {
       Runtime: 'provided.al2023',
       Architectures: ['arm64'],
       Handler: 'bootstrap',
       MemorySize: 256,
-      Timeout: 60,
     });
   });
 
+  test('timeout fits retries and the wait', () => {
+    assertPropertiesOf(template, 'AWS::Lambda::Function', EVENTS_FUNCTION, { Timeout: 90 });
+  });
+
   test('has reserved concurrency', () => {
-    template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 2 });
+    assertPropertiesOf(template, 'AWS::Lambda::Function', EVENTS_FUNCTION, { ReservedConcurrentExecutions: 2 });
+  });
+
+  test('runs with its own role', () => {
+    assertPropertiesOf(template, 'AWS::Lambda::Function', EVENTS_FUNCTION, {
+      Role: { 'Fn::GetAtt': [Match.stringLikeRegexp(`^${EVENTS_ROLE}`), 'Arn'] },
+    });
   });
 
   test('logs JSON at the configured level', () => {
-    template.hasResourceProperties('AWS::Lambda::Function', {
+    assertPropertiesOf(template, 'AWS::Lambda::Function', EVENTS_FUNCTION, {
       LoggingConfig: {
         LogFormat: 'JSON',
         ApplicationLogLevel: 'INFO',
@@ -64,19 +80,20 @@ describe('linker stack function', () => {
   });
 
   test('minimal environment omits optional variables', () => {
-    template.hasResourceProperties('AWS::Lambda::Function', {
+    assertPropertiesOf(template, 'AWS::Lambda::Function', EVENTS_FUNCTION, {
       Environment: {
         Variables: Match.exact({
           ATLAS_PROJECT_IDS: '0123456789abcdef01234567',
           ATLAS_CREDENTIALS_SECRET: 'atlas-privatelink-linker/atlas',
           DRY_RUN: 'true',
+          WAIT_BUDGET_SECONDS: '30',
         }),
       },
     });
   });
 
   test('full environment sets every variable', () => {
-    linkerTemplate(fullSettings()).hasResourceProperties('AWS::Lambda::Function', {
+    assertPropertiesOf(linkerTemplate(fullSettings()), 'AWS::Lambda::Function', EVENTS_FUNCTION, {
       Environment: {
         Variables: Match.exact({
           ATLAS_PROJECT_IDS: '0123456789abcdef01234567,76543210fedcba9876543210',
@@ -86,7 +103,7 @@ describe('linker stack function', () => {
           ALLOWED_ACCOUNT_IDS: '123456789012,210987654321',
           ALLOWED_VPC_IDS: 'vpc-0123456789abcdef0',
           OPT_OUT_TAG: 'atlas-privatelink-linker:opt-out',
-          CROSS_ACCOUNT_ROLE_NAME: 'AtlasPrivateLinkReader',
+          WAIT_BUDGET_SECONDS: '45',
         }),
       },
       ReservedConcurrentExecutions: 3,
@@ -94,8 +111,18 @@ describe('linker stack function', () => {
     });
   });
 
+  // The functions stop at start when CROSS_ACCOUNT_ROLE_NAME is set.
+  test('no function sets CROSS_ACCOUNT_ROLE_NAME', () => {
+    const functions = linkerTemplate(fullSettings()).findResources('AWS::Lambda::Function');
+    assert.equal(Object.keys(functions).length, 2);
+    for (const [id, fn] of Object.entries(functions)) {
+      assert.equal(fn.Properties.Environment.Variables.CROSS_ACCOUNT_ROLE_NAME, undefined, `${id} sets CROSS_ACCOUNT_ROLE_NAME`);
+    }
+  });
+
   test('async invocations retry twice then go to the queue', () => {
-    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+    assertPropertiesOf(template, 'AWS::Lambda::EventInvokeConfig', EVENTS_FUNCTION, {
+      FunctionName: { Ref: Match.stringLikeRegexp(`^${EVENTS_FUNCTION}`) },
       MaximumRetryAttempts: 2,
       MaximumEventAgeInSeconds: 3600,
       DestinationConfig: {
@@ -109,17 +136,16 @@ describe('linker stack rule', () => {
   const template = linkerTemplate(minimalSettings());
 
   test('matches only the linker events', () => {
-    template.hasResourceProperties('AWS::Events::Rule', { EventPattern: Match.exact(EXPECTED_PATTERN) });
+    assertPropertiesOf(template, 'AWS::Events::Rule', 'VpcEndpointApiCallRule', { EventPattern: Match.exact(EXPECTED_PATTERN) });
   });
 
   test('listens on the default bus', () => {
-    const rules = Object.values(template.findResources('AWS::Events::Rule'));
-    assert.equal(rules.length, 1);
-    assert.equal(rules[0].Properties.EventBusName, undefined);
+    const rule = propertiesOf(template, 'AWS::Events::Rule', 'VpcEndpointApiCallRule');
+    assert.equal(rule.EventBusName, undefined);
   });
 
   test('targets the function with retries and queue', () => {
-    template.hasResourceProperties('AWS::Events::Rule', {
+    assertPropertiesOf(template, 'AWS::Events::Rule', 'VpcEndpointApiCallRule', {
       Targets: [
         {
           Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LinkerEventsFunction'), 'Arn'] },
@@ -133,6 +159,7 @@ describe('linker stack rule', () => {
 
   test('may invoke the function', () => {
     template.hasResourceProperties('AWS::Lambda::Permission', {
+      FunctionName: { 'Fn::GetAtt': [Match.stringLikeRegexp(`^${EVENTS_FUNCTION}`), 'Arn'] },
       Action: 'lambda:InvokeFunction',
       Principal: 'events.amazonaws.com',
       SourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^VpcEndpointApiCallRule'), 'Arn'] },
@@ -154,51 +181,67 @@ describe('linker stack permissions', () => {
     }
   });
 
-  test('role uses inline policies only', () => {
-    const roles = Object.values(minimal.findResources('AWS::IAM::Role'));
-    assert.equal(roles.length, 1);
-    assert.equal(roles[0].Properties.ManagedPolicyArns, undefined);
+  test('each function has its own role', () => {
+    const roles = Object.keys(minimal.findResources('AWS::IAM::Role'));
+    assert.equal(roles.length, 2);
+    assert.ok(roles.some((id) => id.startsWith(EVENTS_ROLE)), `no ${EVENTS_ROLE} among ${roles.join(', ')}`);
+    assert.ok(roles.some((id) => id.startsWith(RECONCILE_ROLE)), `no ${RECONCILE_ROLE} among ${roles.join(', ')}`);
+  });
+
+  test('roles use inline policies only', () => {
+    for (const role of Object.values(minimal.findResources('AWS::IAM::Role'))) {
+      assert.equal(role.Properties.ManagedPolicyArns, undefined);
+    }
     assert.deepEqual(Object.keys(minimal.findResources('AWS::IAM::Policy')), []);
   });
 
-  test('role statements of minimal settings', () => {
-    const roles = Object.values(minimal.findResources('AWS::IAM::Role'));
-    const sids = roles[0].Properties.Policies[0].PolicyDocument.Statement.map((s: { Sid: string }) => s.Sid);
-    assert.deepEqual(sids, [
-      'WriteFunctionLogs',
-      'DescribeVpcEndpoints',
-      'ReadAtlasCredentials',
-      'TagLinkedEndpoints',
-      'SendFailedEventsToDeadLetterQueue',
-    ]);
+  test('roles trust only Lambda', () => {
+    for (const role of Object.values(minimal.findResources('AWS::IAM::Role'))) {
+      assert.deepEqual(role.Properties.AssumeRolePolicyDocument.Statement, [
+        { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+      ]);
+    }
   });
 
-  test('logs only to the stack log groups', () => {
-    const statement = roleStatement(minimal, 'WriteFunctionLogs');
+  test('events role statements of minimal settings', () => {
+    assert.deepEqual(
+      roleStatements(minimal, EVENTS_ROLE).map((statement) => statement.Sid),
+      ['WriteFunctionLogs', 'DescribeVpcEndpoints', 'ReadAtlasCredentials', 'TagLinkedEndpoints', 'SendFailedEventsToDeadLetterQueue'],
+    );
+  });
+
+  test('events role logs only to its log group', () => {
+    const statement = roleStatement(minimal, EVENTS_ROLE, 'WriteFunctionLogs');
     assert.deepEqual(statement.Action, ['logs:CreateLogStream', 'logs:PutLogEvents']);
-    assert.match(JSON.stringify(statement.Resource), /:log-group:\/aws\/lambda\/AtlasPrivateLinkLinker-\*:\*"/);
+    assert.match(JSON.stringify(statement.Resource), /^\{"Fn::GetAtt":\["LinkerEventsLogGroup[0-9A-F]{8}","Arn"\]\}$/);
   });
 
-  test('describes endpoints on every resource', () => {
-    const statement = roleStatement(minimal, 'DescribeVpcEndpoints');
-    assert.equal(statement.Action, 'ec2:DescribeVpcEndpoints');
-    assert.equal(statement.Resource, '*');
+  test('roles describe endpoints on every resource', () => {
+    for (const role of [EVENTS_ROLE, RECONCILE_ROLE]) {
+      const statement = roleStatement(minimal, role, 'DescribeVpcEndpoints');
+      assert.equal(statement.Action, 'ec2:DescribeVpcEndpoints', role);
+      assert.equal(statement.Resource, '*', role);
+    }
   });
 
-  test('reads the secret by name', () => {
-    const statement = roleStatement(minimal, 'ReadAtlasCredentials');
-    assert.equal(statement.Action, 'secretsmanager:GetSecretValue');
-    assert.match(JSON.stringify(statement.Resource), /:secret:atlas-privatelink-linker\/atlas-\?\?\?\?\?\?"/);
+  test('roles read the secret by name', () => {
+    for (const role of [EVENTS_ROLE, RECONCILE_ROLE]) {
+      const statement = roleStatement(minimal, role, 'ReadAtlasCredentials');
+      assert.equal(statement.Action, 'secretsmanager:GetSecretValue', role);
+      assert.match(JSON.stringify(statement.Resource), /:secret:atlas-privatelink-linker\/atlas-\?\?\?\?\?\?"/, role);
+    }
   });
 
-  test('reads the secret by ARN', () => {
+  test('roles read the secret by ARN', () => {
     const arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:atlas-AbCdEf';
-    const statement = roleStatement(linkerTemplate(minimalSettings({ atlasCredentialsSecret: arn })), 'ReadAtlasCredentials');
-    assert.equal(statement.Resource, arn);
+    const template = linkerTemplate(minimalSettings({ atlasCredentialsSecret: arn }));
+    for (const role of [EVENTS_ROLE, RECONCILE_ROLE]) {
+      assert.equal(roleStatement(template, role, 'ReadAtlasCredentials').Resource, arn, role);
+    }
   });
 
-  test('tags only with the linked key', () => {
-    const statement = roleStatement(minimal, 'TagLinkedEndpoints');
+  test('events role tags only with the linked key', () => {
+    const statement = roleStatement(minimal, EVENTS_ROLE, 'TagLinkedEndpoints');
     assert.equal(statement.Action, 'ec2:CreateTags');
     assert.match(JSON.stringify(statement.Resource), /:ec2:\*:123456789012:vpc-endpoint\/\*"/);
     assert.deepEqual(statement.Condition?.['ForAllValues:StringEquals'], {
@@ -207,28 +250,28 @@ describe('linker stack permissions', () => {
     assert.deepEqual(statement.Condition?.Null, { 'aws:RequestTag/atlas-privatelink-linker:linked': 'false' });
   });
 
-  test('sends only to the dead-letter queue', () => {
-    const statement = roleStatement(minimal, 'SendFailedEventsToDeadLetterQueue');
+  test('events role sends only to the dead-letter queue', () => {
+    const statement = roleStatement(minimal, EVENTS_ROLE, 'SendFailedEventsToDeadLetterQueue');
     assert.equal(statement.Action, 'sqs:SendMessage');
     assert.match(JSON.stringify(statement.Resource), /DeadLetterQueue/);
   });
 
-  test('assumes no role without a role name', () => {
-    assert.throws(() => roleStatement(minimal, 'AssumeCrossAccountReadRole'), /found 0/);
+  test('no role may assume another role', () => {
+    for (const role of [EVENTS_ROLE, RECONCILE_ROLE]) {
+      for (const statement of roleStatements(full, role)) {
+        assert.ok(!actionsOf(statement).includes('sts:AssumeRole'), `${role} statement ${statement.Sid} allows sts:AssumeRole`);
+      }
+    }
   });
 
-  test('assumes only the named cross-account role', () => {
-    const statement = roleStatement(full, 'AssumeCrossAccountReadRole');
-    assert.equal(statement.Action, 'sts:AssumeRole');
-    assert.match(JSON.stringify(statement.Resource), /:iam::\*:role\/AtlasPrivateLinkReader"/);
-  });
-
-  test('decrypts only through Secrets Manager', () => {
-    assert.throws(() => roleStatement(minimal, 'DecryptAtlasCredentials'), /found 0/);
-    const statement = roleStatement(full, 'DecryptAtlasCredentials');
-    assert.equal(statement.Action, 'kms:Decrypt');
-    assert.equal(statement.Resource, fullSettings().atlasCredentialsKmsKeyArn);
-    assert.match(JSON.stringify(statement.Condition), /secretsmanager\.us-east-1\./);
+  test('roles decrypt only through Secrets Manager', () => {
+    for (const role of [EVENTS_ROLE, RECONCILE_ROLE]) {
+      assert.throws(() => roleStatement(minimal, role, 'DecryptAtlasCredentials'), /found 0/);
+      const statement = roleStatement(full, role, 'DecryptAtlasCredentials');
+      assert.equal(statement.Action, 'kms:Decrypt', role);
+      assert.equal(statement.Resource, fullSettings().atlasCredentialsKmsKeyArn, role);
+      assert.match(JSON.stringify(statement.Condition), /secretsmanager\.us-east-1\./, role);
+    }
   });
 });
 
@@ -311,12 +354,13 @@ describe('linker stack event bus grants', () => {
 describe('linker stack alarms', () => {
   const template = linkerTemplate(minimalSettings());
 
-  test('three alarms exist', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+  test('four alarms exist', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
   });
 
-  test('function errors alarm', () => {
+  test('events function errors alarm', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp(`^${EVENTS_FUNCTION}`) } }],
       Namespace: 'AWS/Lambda',
       MetricName: 'Errors',
       Statistic: 'Sum',
@@ -350,7 +394,7 @@ describe('linker stack alarms', () => {
 
   test('alarms notify the topic when set', () => {
     const alarms = Object.values(linkerTemplate(fullSettings()).findResources('AWS::CloudWatch::Alarm'));
-    assert.equal(alarms.length, 3);
+    assert.equal(alarms.length, 4);
     for (const alarm of alarms) {
       assert.deepEqual(alarm.Properties.AlarmActions, [fullSettings().alarmTopicArn]);
       assert.deepEqual(alarm.Properties.OKActions, [fullSettings().alarmTopicArn]);
@@ -365,13 +409,17 @@ describe('linker stack alarms', () => {
 });
 
 describe('linker stack outputs', () => {
-  test('name function, bus and queue', () => {
+  test('name functions, roles, bus and queue', () => {
     const outputs = linkerTemplate(minimalSettings()).toJSON().Outputs;
     for (const name of [
       'LinkerEventsFunctionName',
       'LinkerEventsFunctionArn',
       'LinkerEventsLogGroupName',
-      'FunctionRoleArn',
+      'LinkerEventsRoleArn',
+      'LinkerReconcileFunctionName',
+      'LinkerReconcileFunctionArn',
+      'LinkerReconcileLogGroupName',
+      'LinkerReconcileRoleArn',
       'EventBusArn',
       'DeadLetterQueueUrl',
       'DeadLetterQueueArn',

@@ -24,8 +24,33 @@ describe('readLinkerSettings', () => {
     assert.equal(settings.reservedConcurrency, 2);
     assert.deepEqual(settings.allowedAccountIds, []);
     assert.equal(settings.atlasBaseUrl, undefined);
-    assert.equal(settings.crossAccountRoleName, undefined);
+    assert.equal(settings.waitBudgetSeconds, 30);
+    assert.equal(settings.reconcileSchedule, 'rate(15 minutes)');
+    assert.deepEqual(settings.reconcileRegions, []);
+    assert.equal(settings.mismatchAgeLimitMinutes, 60);
   });
+
+  test('reads the reconcile settings', () => {
+    const settings = readLinkerSettings(
+      reader({
+        ...REQUIRED,
+        waitBudgetSeconds: '0',
+        reconcileSchedule: 'cron(0/30 * * * ? *)',
+        reconcileRegions: 'us-west-2,eu-west-1',
+        mismatchAgeLimitMinutes: '10080',
+      }),
+    );
+    assert.equal(settings.waitBudgetSeconds, 0);
+    assert.equal(settings.reconcileSchedule, 'cron(0/30 * * * ? *)');
+    assert.deepEqual(settings.reconcileRegions, ['us-west-2', 'eu-west-1']);
+    assert.equal(settings.mismatchAgeLimitMinutes, 10080);
+  });
+
+  for (const schedule of ['rate(1 minute)', 'rate(5 minutes)', 'rate(1 day)', 'rate(12 hours)']) {
+    test(`accepts schedule ${schedule}`, () => {
+      assert.equal(readLinkerSettings(reader({ ...REQUIRED, reconcileSchedule: schedule })).reconcileSchedule, schedule);
+    });
+  }
 
   test('splits and trims lists', () => {
     const settings = readLinkerSettings(
@@ -51,7 +76,16 @@ describe('readLinkerSettings', () => {
     ['unknown log level', { ...REQUIRED, logLevel: 'VERBOSE' }, /logLevel='VERBOSE'/],
     ['unsupported retention', { ...REQUIRED, logRetentionDays: '10' }, /logRetentionDays='10'/],
     ['zero concurrency', { ...REQUIRED, reservedConcurrency: '0' }, /reservedConcurrency='0'/],
-    ['role name with slash', { ...REQUIRED, crossAccountRoleName: 'path/role' }, /crossAccountRoleName/],
+    ['cross-account role name', { ...REQUIRED, crossAccountRoleName: 'AtlasPrivateLinkReader' }, /Unsupported context value crossAccountRoleName/],
+    ['wait budget above 840', { ...REQUIRED, waitBudgetSeconds: '841' }, /waitBudgetSeconds='841': expected an integer from 0 to 840/],
+    ['negative wait budget', { ...REQUIRED, waitBudgetSeconds: '-1' }, /waitBudgetSeconds='-1'/],
+    ['plural unit for 1', { ...REQUIRED, reconcileSchedule: 'rate(1 minutes)' }, /reconcileSchedule='rate\(1 minutes\)'/],
+    ['singular unit for 15', { ...REQUIRED, reconcileSchedule: 'rate(15 minute)' }, /reconcileSchedule='rate\(15 minute\)'/],
+    ['schedule without rate or cron', { ...REQUIRED, reconcileSchedule: 'every 15 minutes' }, /reconcileSchedule/],
+    ['zero rate', { ...REQUIRED, reconcileSchedule: 'rate(0 minutes)' }, /reconcileSchedule/],
+    ['upper-case reconcile region', { ...REQUIRED, reconcileRegions: 'US-WEST-2' }, /Invalid item 'US-WEST-2' in context value reconcileRegions/],
+    ['zero mismatch age limit', { ...REQUIRED, mismatchAgeLimitMinutes: '0' }, /mismatchAgeLimitMinutes='0'/],
+    ['mismatch age limit above a week', { ...REQUIRED, mismatchAgeLimitMinutes: '10081' }, /mismatchAgeLimitMinutes='10081'/],
     ['organization without prefix', { ...REQUIRED, forwarderOrganizationId: 'abcdefghij' }, /forwarderOrganizationId/],
   ];
   for (const [name, values, message] of invalid) {
