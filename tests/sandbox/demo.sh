@@ -22,8 +22,13 @@ export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 work="$(mktemp -d)"
 pids=()
 cleanup() {
+    local status=$?
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    rm -rf "$work"
+    if [ "$status" -eq 0 ]; then
+        rm -rf "$work"
+    else
+        echo "The demo failed; the logs of moto, the simulator and the functions are in $work" >&2
+    fi
 }
 trap cleanup EXIT
 
@@ -38,6 +43,13 @@ wait_for() {
     echo "$name did not start; its log is in $work" >&2
     exit 1
 }
+
+for port in "$moto_port" "$atlas_port"; do
+    if curl -s -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; then
+        echo "Port $port on 127.0.0.1 is already in use; set DEMO_MOTO_PORT or DEMO_ATLAS_PORT to free ports" >&2
+        exit 1
+    fi
+done
 
 step "Starting moto on 127.0.0.1:$moto_port"
 .venv/bin/moto_server -H 127.0.0.1 -p "$moto_port" >"$work/moto.log" 2>&1 &
