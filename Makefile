@@ -129,3 +129,25 @@ fuzz:
 	cargo +nightly fuzz run --fuzz-dir fuzz read_event $(FUZZ_CORPUS) -- \
 		-max_total_time=$(FUZZ_SECONDS) -timeout=10 -dict=$(CURDIR)/fuzz/read_event.dict
 
+# ---------------------------------------------------------------------------------------------
+# Benchmarks: init time, peak memory, network requests per event, a burst of creates and the
+# package sizes of the functions, next to a hello-world Lambda function, in the local sandbox.
+# BENCHMARKS.md records a full run. bench-smoke runs every measurement with small counts on debug
+# binaries. It fails only when a measurement cannot run, not when a target is missed.
+# ---------------------------------------------------------------------------------------------
+
+# The bench and every process it starts get dummy AWS credentials and no instance metadata.
+BENCH_ENV := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true \
+	MOTO_SERVER=$(VENV_BIN)/moto_server
+# Extra options for the bench binary, such as --init-runs 50 or --burst 200.
+BENCH_ARGS ?=
+
+.PHONY: bench bench-smoke
+
+bench: $(VENV)/.sandbox-tools
+	cargo build --locked --release -p linker-events -p linker-reconcile -p bench
+	$(BENCH_ENV) $(CARGO_TARGET_DIR)/release/bench $(BENCH_ARGS)
+
+bench-smoke: $(VENV)/.sandbox-tools
+	cargo build --locked -p linker-events -p linker-reconcile -p bench
+	$(BENCH_ENV) $(CARGO_TARGET_DIR)/debug/bench --smoke $(BENCH_ARGS)
