@@ -50,6 +50,12 @@ pub enum LinkerError {
     Ec2(#[from] Ec2Error),
     #[error("configuration error: {0}")]
     Configuration(String),
+    /// The work did not finish before the time kept free at the end of the invocation.
+    #[error("{operation} failed: timed out after {budget_ms} ms, before the invocation's deadline")]
+    TimedOut {
+        operation: &'static str,
+        budget_ms: u128,
+    },
 }
 
 impl LinkerError {
@@ -58,6 +64,7 @@ impl LinkerError {
         let class = match self {
             Self::InvalidEvent(_) => return "InvalidEvent",
             Self::Configuration(_) => ErrorClass::Configuration,
+            Self::TimedOut { .. } => ErrorClass::Retryable,
             Self::Atlas(error) => error.class,
             Self::Ec2(error) => error.class,
         };

@@ -15,7 +15,7 @@ use crate::aws::secrets::read_atlas_secret;
 use crate::config::{CredentialSource, Settings, validate_url};
 use crate::domain::event::{Intent, read_event, read_meta};
 use crate::domain::report::{Action, EndpointReport, InvocationReport, Outcome};
-use crate::error::{ErrorClass, LinkerError};
+use crate::error::LinkerError;
 use crate::linker::Linker;
 use crate::metrics::{Metrics, NO_PROJECT};
 
@@ -104,16 +104,10 @@ impl EventFunction {
                 return Err(e);
             }
             Err(_) => {
-                let e = LinkerError::Atlas(crate::error::AtlasError {
+                let e = LinkerError::TimedOut {
                     operation: "handling the event",
-                    status: None,
-                    error_code: None,
-                    message: format!(
-                        "timed out after {} ms, before the invocation's deadline",
-                        budget.as_millis()
-                    ),
-                    class: ErrorClass::Retryable,
-                });
+                    budget_ms: budget.as_millis(),
+                };
                 error!(event_id, event_name, error_type = e.error_type(), error = %e, "event failed; Lambda retries it");
                 return Err(e);
             }

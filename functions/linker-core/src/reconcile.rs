@@ -13,7 +13,7 @@ use tracing::{error, info};
 use crate::config::Settings;
 use crate::domain::report::{Action, EndpointReport};
 use crate::domain::verdict::Verdict;
-use crate::error::{AtlasError, ErrorClass, LinkerError};
+use crate::error::LinkerError;
 use crate::handler::{LiveLinker, build_linker, log_endpoint, remaining_time};
 use crate::linker::sweep::SweepOptions;
 use crate::metrics::{Metrics, NO_PROJECT};
@@ -129,16 +129,10 @@ impl ReconcileFunction {
         let endpoints = match tokio::time::timeout(budget, linker.sweep(&options)).await {
             Ok(result) => result?,
             Err(_) => {
-                return Err(LinkerError::Atlas(AtlasError {
+                return Err(LinkerError::TimedOut {
                     operation: "running the reconcile sweep",
-                    status: None,
-                    error_code: None,
-                    message: format!(
-                        "timed out after {} ms, before the invocation's deadline",
-                        budget.as_millis()
-                    ),
-                    class: ErrorClass::Retryable,
-                }));
+                    budget_ms: budget.as_millis(),
+                });
             }
         };
 
