@@ -16,3 +16,4 @@ pub mod metrics;
 pub mod ports;
 pub mod reconcile;
 pub mod secret;
+pub mod startup;

@@ -4,22 +4,12 @@
 //! every pair.
 
 use lambda_runtime::{LambdaEvent, service_fn};
-use linker_core::config::Settings;
 use linker_core::reconcile::ReconcileFunction;
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    linker_core::logging::init();
-
-    let settings = match Settings::from_env() {
-        Ok(settings) => settings,
-        Err(error) => {
-            tracing::error!(error = %error, "invalid configuration");
-            return Err(error.into());
-        }
-    };
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let (settings, aws) = linker_core::startup::start().await?;
     let function = ReconcileFunction::new(settings, aws);
 
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
