@@ -44,9 +44,16 @@ impl Sandbox {
 
     /// Same as [`Sandbox::start`], with a simulator that accepts only the credentials in `auth`.
     pub async fn start_with_auth(auth: AuthMode) -> Sandbox {
+        Self::start_with(auth, Duration::ZERO).await
+    }
+
+    /// Same as [`Sandbox::start_with_auth`], with a simulator that accepts new links only after
+    /// `accept_delay`.
+    pub async fn start_with(auth: AuthMode, accept_delay: Duration) -> Sandbox {
         let moto = Moto::start().await.expect("moto starts");
         let config = SimConfig {
             auth,
+            accept_delay,
             ec2_endpoint: Some(moto.endpoint_url().to_owned()),
             ..SimConfig::default()
         };
@@ -73,7 +80,7 @@ impl Sandbox {
             .expect("interface endpoint created")
     }
 
-    /// The function's environment with API-key credentials from the environment.
+    /// Returns the function's environment, with API-key credentials in environment variables.
     pub fn env(&self) -> Vec<(String, String)> {
         let mut env = self.moto.function_env(REGION);
         env.extend(

@@ -3,35 +3,16 @@
 
 use std::time::{Duration, Instant};
 
-use atlas_sim::{AuthMode, SimConfig, Simulator};
-use e2e::{PRIVATE_KEY, PROJECT_ID, PUBLIC_KEY, REGION, SERVICE_NAME, Sandbox, invoke_ok};
-use harness::Moto;
+use atlas_sim::AuthMode;
+use e2e::{PRIVATE_KEY, PUBLIC_KEY, Sandbox, invoke_ok};
 
 /// Starts a sandbox whose simulator accepts new links only after `accept_delay`.
 async fn sandbox_with_accept_delay(accept_delay: Duration) -> Sandbox {
-    let moto = Moto::start().await.expect("moto starts");
-    let config = SimConfig {
-        auth: AuthMode::Digest {
-            public_key: PUBLIC_KEY.into(),
-            private_key: PRIVATE_KEY.into(),
-        },
-        accept_delay,
-        ec2_endpoint: Some(moto.endpoint_url().to_owned()),
-        ..SimConfig::default()
+    let auth = AuthMode::Digest {
+        public_key: PUBLIC_KEY.into(),
+        private_key: PRIVATE_KEY.into(),
     };
-    let sim = Simulator::start(config).await.expect("simulator starts");
-    let service_id = sim.add_endpoint_service(PROJECT_ID, "US_EAST_1", SERVICE_NAME);
-    let (vpc_id, subnets) = moto
-        .create_vpc_with_subnets(REGION, 1)
-        .await
-        .expect("VPC created");
-    Sandbox {
-        moto,
-        sim,
-        service_id,
-        vpc_id,
-        subnets,
-    }
+    Sandbox::start_with(auth, accept_delay).await
 }
 
 fn with_budget(sandbox: &Sandbox, seconds: &str) -> Vec<(String, String)> {
