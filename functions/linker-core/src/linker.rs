@@ -1,8 +1,9 @@
 //! The linking logic: turns an [`Intent`] into Atlas link and unlink requests, reads both sides
 //! back and reports the verdict for each endpoint.
 //!
-//! The list of endpoint services is cached for the life of the container and listed again only
-//! on a miss, at most once every few seconds, so a burst of creates costs one listing per project.
+//! The list of endpoint services is cached for the life of the container. A miss by service name
+//! lists again at most once every few seconds, so a burst of creates costs one listing per
+//! project. A miss by endpoint id always lists again, so a delete sees links made elsewhere.
 
 use std::time::Duration;
 

@@ -176,8 +176,8 @@ fn read_create(detail: &Value, region: AwsRegion) -> Result<Intent, InvalidEvent
             })?,
     };
 
-    // The response describes what EC2 created; the request only what was asked. A request
-    // without VpcEndpointType asks for a Gateway endpoint.
+    // The response describes what EC2 created, and the request only what was requested. A
+    // request without VpcEndpointType creates a Gateway endpoint.
     let endpoint_type = response
         .get("vpcEndpointType")
         .and_then(text)

@@ -166,8 +166,8 @@ impl Verdict {
 /// Classifies an EC2 state and an Atlas link state. The rows, in order:
 ///
 /// 1. Any Atlas `errorMessage` or `REJECTED` is a mismatch, whatever EC2 reports.
-/// 2. An endpoint gone from EC2 and not linked in Atlas is in sync; if Atlas is deleting the link
-///    (`DELETING` or `deleteRequested`), the pair is converging; a live link is a mismatch.
+/// 2. An endpoint gone from EC2 and not linked in Atlas is in sync. While Atlas is deleting the
+///    link (`DELETING` or `deleteRequested`) the pair is converging, and a live link is a mismatch.
 /// 3. A live endpoint (`pendingAcceptance`, `pending`, `available`, `partial`) linked in Atlas is
 ///    in sync when both report available, converging while either side is still pending, and a
 ///    mismatch when Atlas is deleting the link or not linked at all.
