@@ -58,7 +58,7 @@ pids+=($!)
 wait_for "http://127.0.0.1:$moto_port/moto-api/" moto
 
 step "Starting the Atlas simulator on 127.0.0.1:$atlas_port"
-$bin/atlas-sim --port "$atlas_port" --digest "$public_key:$private_key" \
+"$bin/atlas-sim" --port "$atlas_port" --digest "$public_key:$private_key" \
     --accept-delay-ms 2000 --ec2-endpoint "http://127.0.0.1:$moto_port" \
     --service "$project_id,US_EAST_1,$service_name,$service_id" >"$work/atlas.out" 2>"$work/atlas.log" &
 pids+=($!)
@@ -85,14 +85,14 @@ function_env=(
 )
 
 step "Invoking the event function with events/create-interface-one-subnet.json"
-$bin/local-invoke --binary $bin/linker-events "${function_env[@]}" \
+"$bin/local-invoke" --binary "$bin/linker-events" "${function_env[@]}" \
     "$work/create-interface-one-subnet.json" 2>"$work/function-create.log" | tee "$work/create.out"
 echo "Both sides compared:"
 .venv/bin/python tests/sandbox/sandbox.py summary <"$work/create.out"
 
 step "Deleting the endpoint in moto, then invoking events/delete-one.json"
 .venv/bin/python tests/sandbox/sandbox.py delete --endpoint "http://127.0.0.1:$moto_port" --vpc-endpoint-id "$vpce_id"
-$bin/local-invoke --binary $bin/linker-events "${function_env[@]}" \
+"$bin/local-invoke" --binary "$bin/linker-events" "${function_env[@]}" \
     "$work/delete-one.json" 2>"$work/function-delete.log" | tee "$work/delete.out"
 echo "Both sides compared:"
 .venv/bin/python tests/sandbox/sandbox.py summary <"$work/delete.out"
@@ -101,14 +101,14 @@ step "Creating a second endpoint without sending its event, then running the rec
 missed="$(.venv/bin/python tests/sandbox/sandbox.py seed --endpoint "http://127.0.0.1:$moto_port" --service-name "$service_name")"
 missed_id="$(echo "$missed" | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["vpcEndpointId"])')"
 echo "  endpoint $missed_id exists in EC2, and no event told the function about it"
-$bin/local-invoke --binary $bin/linker-reconcile "${function_env[@]}" \
+"$bin/local-invoke" --binary "$bin/linker-reconcile" "${function_env[@]}" \
     events/reconcile-scheduled.json 2>"$work/function-reconcile.log" | tee "$work/reconcile.out"
 echo "Both sides compared:"
 .venv/bin/python tests/sandbox/sandbox.py summary <"$work/reconcile.out"
 
 step "Running the sweep again once Atlas has accepted the link"
 sleep 2
-$bin/local-invoke --binary $bin/linker-reconcile "${function_env[@]}" \
+"$bin/local-invoke" --binary "$bin/linker-reconcile" "${function_env[@]}" \
     events/reconcile-scheduled.json 2>>"$work/function-reconcile.log" >"$work/reconcile-again.out"
 .venv/bin/python tests/sandbox/sandbox.py summary <"$work/reconcile-again.out"
 
