@@ -265,8 +265,12 @@ async fn start_once(program: &Path, http: &reqwest::Client) -> Result<Moto, Star
             });
         }
 
+        // Another test's moto may answer on this port while this one fails to bind it, so the
+        // server counts as started only once its own output says it is listening.
+        let listening = format!("Running on {endpoint_url}");
+        let own_server = logs.snapshot().iter().any(|l| l.contains(&listening));
         let probe = http.get(format!("{endpoint_url}/moto-api/")).send().await;
-        if probe.is_ok_and(|r| r.status().is_success()) {
+        if own_server && probe.is_ok_and(|r| r.status().is_success()) {
             return Ok(Moto {
                 child,
                 endpoint_url,
