@@ -44,6 +44,9 @@ pub struct Settings {
     pub wait_budget: Duration,
     /// The allow-lists for linking (`ALLOWED_ACCOUNT_IDS`, `ALLOWED_VPC_IDS`, `OPT_OUT_TAG`).
     pub policy: LinkPolicy,
+    /// The role, by name and optional path, that the functions assume in another account to
+    /// read its endpoints (`CROSS_ACCOUNT_ROLE_NAME`). `None` reads only the own account.
+    pub cross_account_role: Option<String>,
     /// Regions the reconcile sweep searches besides each endpoint service's own region
     /// (`RECONCILE_REGIONS`), for endpoints that use cross-region PrivateLink.
     pub reconcile_regions: Vec<AwsRegion>,
@@ -99,12 +102,15 @@ impl Settings {
                     ))
                 })?,
         };
-        if get("CROSS_ACCOUNT_ROLE_NAME").is_some() {
-            return Err(ConfigError(
-                "CROSS_ACCOUNT_ROLE_NAME is set, but this version reads EC2 only in the function's own account; unset it"
-                    .to_owned(),
-            ));
-        }
+        let cross_account_role = match get("CROSS_ACCOUNT_ROLE_NAME") {
+            None => None,
+            Some(name) if is_role_name(&name) => Some(name),
+            Some(name) => {
+                return Err(ConfigError(format!(
+                    "CROSS_ACCOUNT_ROLE_NAME is {name:?}; set it to an IAM role name such as atlas-privatelink-linker-read, optionally after a path (team/atlas-privatelink-linker-read)"
+                )));
+            }
+        };
         let policy = LinkPolicy {
             allowed_accounts: read_list(
                 &get,
@@ -158,10 +164,25 @@ impl Settings {
             deadline_margin: Duration::from_secs(2),
             wait_budget,
             policy,
+            cross_account_role,
             reconcile_regions,
             mismatch_age_limit,
         })
     }
+}
+
+/// Returns true for an IAM role name with an optional path: segments of letters, digits and
+/// `+=,.@_-` joined by `/`, the name itself at most 64 characters.
+fn is_role_name(text: &str) -> bool {
+    let segment_ok = |segment: &str| {
+        !segment.is_empty()
+            && segment
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+    };
+    text.len() <= 512
+        && text.split('/').all(segment_ok)
+        && text.rsplit('/').next().is_some_and(|name| name.len() <= 64)
 }
 
 /// Reads an optional comma-separated list, checking each entry with `valid`.
@@ -445,6 +466,30 @@ mod tests {
     }
 
     #[test]
+    fn config_reads_cross_account_role() {
+        let base = [
+            ("ATLAS_PROJECT_IDS", PROJECT),
+            ("ATLAS_CREDENTIALS_SECRET", "s"),
+        ];
+        assert_eq!(settings(&base).unwrap().cross_account_role, None);
+        for name in [
+            "atlas-privatelink-linker-read",
+            "team/platform/Linker.Read+1@x",
+        ] {
+            let mut vars = base.to_vec();
+            vars.push(("CROSS_ACCOUNT_ROLE_NAME", name));
+            assert_eq!(
+                settings(&vars).unwrap().cross_account_role.as_deref(),
+                Some(name)
+            );
+        }
+        let mut vars = base.to_vec();
+        let long = "r".repeat(65);
+        vars.push(("CROSS_ACCOUNT_ROLE_NAME", &long));
+        assert!(settings(&vars).is_err());
+    }
+
+    #[test]
     fn config_rejects_bad_policy_and_role() {
         let cases = [
             (
@@ -455,8 +500,23 @@ mod tests {
             ("ALLOWED_VPC_IDS", "subnet-1", "ALLOWED_VPC_IDS contains"),
             (
                 "CROSS_ACCOUNT_ROLE_NAME",
-                "Reader",
-                "CROSS_ACCOUNT_ROLE_NAME is set",
+                "arn:aws:iam::111122223333:role/Reader",
+                "CROSS_ACCOUNT_ROLE_NAME is",
+            ),
+            (
+                "CROSS_ACCOUNT_ROLE_NAME",
+                "team//Reader",
+                "CROSS_ACCOUNT_ROLE_NAME is",
+            ),
+            (
+                "CROSS_ACCOUNT_ROLE_NAME",
+                "/Reader",
+                "CROSS_ACCOUNT_ROLE_NAME is",
+            ),
+            (
+                "CROSS_ACCOUNT_ROLE_NAME",
+                "Reader*",
+                "CROSS_ACCOUNT_ROLE_NAME is",
             ),
         ];
         for (name, value, expected) in cases {

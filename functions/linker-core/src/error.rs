@@ -29,10 +29,11 @@ pub struct AtlasError {
 
 /// A failed EC2 call.
 #[derive(Clone, Debug, thiserror::Error)]
-#[error("EC2 {operation} in {region} failed: {message}")]
+#[error("EC2 {operation} in {location} failed: {message}")]
 pub struct Ec2Error {
     pub operation: &'static str,
-    pub region: String,
+    /// The region, and the account when it is not the function's own.
+    pub location: String,
     /// The EC2 error code, such as `UnauthorizedOperation`.
     pub code: Option<String>,
     pub message: String,

@@ -10,7 +10,7 @@ use tokio::sync::OnceCell;
 use tracing::{error, info, warn};
 
 use crate::atlas::{AtlasClient, RetryPolicy};
-use crate::aws::ec2::Ec2Adapter;
+use crate::aws::ec2::{Ec2Adapter, OwnIdentity};
 use crate::aws::secrets::read_atlas_secret;
 use crate::config::{CredentialSource, Settings, validate_url};
 use crate::domain::event::{Intent, read_event, read_meta};
@@ -22,15 +22,16 @@ use crate::metrics::{Metrics, NO_PROJECT};
 /// The linker as the functions use it: real EC2 and Atlas adapters.
 pub type LiveLinker = Linker<Ec2Adapter, AtlasClient>;
 
-/// State kept for the life of the container.
-pub struct EventFunction {
-    settings: Settings,
+/// The state both functions keep for the life of the container: the settings, the AWS SDK
+/// configuration, and the linker built from them at the first invocation.
+pub(crate) struct ContainerState {
+    pub(crate) settings: Settings,
     aws: SdkConfig,
     linker: OnceCell<LiveLinker>,
 }
 
-impl EventFunction {
-    pub fn new(settings: Settings, aws: SdkConfig) -> Self {
+impl ContainerState {
+    pub(crate) fn new(settings: Settings, aws: SdkConfig) -> Self {
         Self {
             settings,
             aws,
@@ -39,11 +40,25 @@ impl EventFunction {
     }
 
     /// Returns the linker, building it at the first invocation: reading the credentials secret
-    /// needs the network, which the init phase should not wait for.
-    async fn linker(&self) -> Result<&LiveLinker, LinkerError> {
+    /// needs the network, which the init phase should not wait for. `function_arn`, the ARN
+    /// the function was invoked with, names the function's own account.
+    pub(crate) async fn linker(&self, function_arn: &str) -> Result<&LiveLinker, LinkerError> {
         self.linker
-            .get_or_try_init(|| build_linker(&self.settings, &self.aws))
+            .get_or_try_init(|| build_linker(&self.settings, &self.aws, function_arn))
             .await
+    }
+}
+
+/// The event function's state, kept for the life of the container.
+pub struct EventFunction {
+    state: ContainerState,
+}
+
+impl EventFunction {
+    pub fn new(settings: Settings, aws: SdkConfig) -> Self {
+        Self {
+            state: ContainerState::new(settings, aws),
+        }
     }
 
     /// Handles one delivery and publishes its metrics; a failure counts as one error.
@@ -76,7 +91,7 @@ impl EventFunction {
             event_name: meta.event_name.clone(),
             outcome: Outcome::Ignored,
             reason: None,
-            dry_run: self.settings.dry_run,
+            dry_run: self.state.settings.dry_run,
             endpoints: Vec::new(),
         };
         if let Intent::Ignore(reason) = &intent {
@@ -91,11 +106,12 @@ impl EventFunction {
             return Ok(to_json(&report));
         }
 
-        let linker = self.linker().await.inspect_err(|e| {
+        let linker = self.state.linker(&context.invoked_function_arn).await.inspect_err(|e| {
             error!(event_id, error_type = e.error_type(), error = %e, "cannot build the Atlas client");
         })?;
-        let budget = remaining_time(context.deadline).saturating_sub(self.settings.deadline_margin);
-        let wait_until = tokio::time::Instant::now() + self.settings.wait_budget.min(budget / 2);
+        let settings = &self.state.settings;
+        let budget = remaining_time(context.deadline).saturating_sub(settings.deadline_margin);
+        let wait_until = tokio::time::Instant::now() + settings.wait_budget.min(budget / 2);
         let endpoints = match tokio::time::timeout(budget, linker.apply(&intent, wait_until)).await
         {
             Ok(Ok(endpoints)) => endpoints,
@@ -161,9 +177,10 @@ pub(crate) fn log_endpoint(
     );
 }
 
-pub(crate) async fn build_linker(
+async fn build_linker(
     settings: &Settings,
     aws: &SdkConfig,
+    function_arn: &str,
 ) -> Result<LiveLinker, LinkerError> {
     let (credentials, base_url) = match &settings.credentials {
         CredentialSource::Environment(credentials) => {
@@ -187,8 +204,15 @@ pub(crate) async fn build_linker(
     if settings.dry_run {
         warn!("DRY_RUN is on: nothing is linked or unlinked");
     }
+    let own = OwnIdentity::from_function_arn(function_arn);
+    if own.is_none() {
+        warn!(
+            function_arn,
+            "cannot read the function's account from its ARN; EC2 is read with the function's own credentials unless CROSS_ACCOUNT_ROLE_NAME is set"
+        );
+    }
     Ok(Linker::new(
-        Ec2Adapter::new(aws.clone()),
+        Ec2Adapter::new(aws.clone(), settings.cross_account_role.clone(), own),
         atlas,
         settings.projects.clone(),
         settings.dry_run,

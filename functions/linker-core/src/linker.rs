@@ -14,12 +14,14 @@ use tracing::{error, info, warn};
 
 use crate::domain::event::{CreatedEndpoint, DeletedEndpoints, Intent};
 use crate::domain::ids::{
-    AwsRegion, EndpointServiceId, EndpointServiceName, ProjectId, VpcEndpointId,
+    AccountId, EndpointServiceId, EndpointServiceName, ProjectId, VpcEndpointId,
 };
 use crate::domain::report::{Action, EndpointReport};
 use crate::domain::verdict::{AtlasLinkState, AtlasStatus, Ec2State, Verdict, classify};
 use crate::error::LinkerError;
-use crate::ports::{AtlasPort, Ec2Endpoint, Ec2Port, EndpointService, LinkOutcome, UnlinkOutcome};
+use crate::ports::{
+    AtlasPort, Ec2Endpoint, Ec2Location, Ec2Port, EndpointService, LinkOutcome, UnlinkOutcome,
+};
 
 /// Links and unlinks endpoints for the configured Atlas projects.
 pub struct Linker<E, A> {
@@ -43,6 +45,16 @@ pub struct LinkPolicy {
 }
 
 impl LinkPolicy {
+    /// Returns why an event from `account` may not be acted on, or `None` when it may. This is
+    /// checked before EC2 is read, so that no role is assumed in an account outside the list.
+    fn account_refusal(&self, account: Option<&AccountId>) -> Option<String> {
+        let (Some(accounts), Some(account)) = (&self.allowed_accounts, account) else {
+            return None;
+        };
+        (!accounts.iter().any(|a| a == account.as_str()))
+            .then(|| format!("account {account} is not in ALLOWED_ACCOUNT_IDS"))
+    }
+
     /// Returns why the endpoint may not be linked, or `None` when it may.
     fn refusal(&self, endpoint: &Ec2Endpoint) -> Option<String> {
         let owner = endpoint.owner_id.as_deref().unwrap_or("unknown");
@@ -88,7 +100,7 @@ const MAX_RECHECK_DELAY: Duration = Duration::from_secs(8);
 /// The endpoint whose two sides are being compared, and what was done to it.
 #[derive(Clone, Copy)]
 struct Check<'a> {
-    region: &'a AwsRegion,
+    at: &'a Ec2Location,
     id: &'a VpcEndpointId,
     target: Option<(&'a ProjectId, &'a EndpointServiceId)>,
     action: Action,
@@ -155,12 +167,16 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
         wait_until: Instant,
     ) -> Result<EndpointReport, LinkerError> {
         let id = &created.endpoint_id;
-        let Some(found) = self.ec2.describe_endpoint(&created.region, id).await? else {
+        if let Some(reason) = self.policy.account_refusal(created.account.as_ref()) {
+            info!(vpc_endpoint_id = %id, reason = reason.as_str(), "endpoint not linked by policy");
+            return Ok(EndpointReport::ignored(id.as_str(), reason));
+        }
+        let at = Ec2Location::new(created.account.clone(), created.region.clone());
+        let Some(found) = self.ec2.describe_endpoint(&at, id).await? else {
             return Ok(EndpointReport::ignored(
                 id.as_str(),
                 format!(
-                    "EC2 does not list the endpoint in {}; it may have been deleted since the call",
-                    created.region
+                    "EC2 does not list the endpoint in {at}; it may have been deleted since the call"
                 ),
             ));
         };
@@ -218,13 +234,13 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
             // An endpoint found already linked is tagged too: a link request that timed out
             // after Atlas accepted it comes back as "already linked", and the sweep must still
             // be able to clean it up once the endpoint is deleted.
-            self.mark_linked(&created.region, id, &service).await;
+            self.mark_linked(&at, id, &service).await;
         }
         // EC2 was read just before the link request; the wait below reads it again if the pair
         // is still converging.
         let ec2_state = found.state.clone();
         let check = Check {
-            region: &created.region,
+            at: &at,
             id,
             target: Some(target),
             action,
@@ -254,7 +270,7 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
             if let Some((project, service)) = check.target {
                 atlas_state = self.atlas.get_link(project, service, check.id).await?;
             }
-            ec2_state = self.ec2_state(check.region, check.id).await?;
+            ec2_state = self.ec2_state(check.at, check.id).await?;
         }
         if rechecks > 0 {
             info!(vpc_endpoint_id = %check.id, rechecks, waited_ms = started.elapsed().as_millis() as u64, verdict = classify(&ec2_state, &atlas_state).as_str(), "waited for the endpoint to settle");
@@ -319,20 +335,28 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
                 )),
             ));
         }
+        if let Some(reason) = self.policy.account_refusal(deleted.account.as_ref()) {
+            info!(reason = reason.as_str(), "delete event ignored by policy");
+            for id in &deleted.deleted {
+                reports.push(EndpointReport::ignored(id.as_str(), reason.clone()));
+            }
+            return Ok(reports);
+        }
+        let at = Ec2Location::new(deleted.account.clone(), deleted.region.clone());
         for id in &deleted.deleted {
-            reports.push(self.unlink(&deleted.region, id, wait_until).await?);
+            reports.push(self.unlink(&at, id, wait_until).await?);
         }
         Ok(reports)
     }
 
     async fn unlink(
         &self,
-        region: &AwsRegion,
+        at: &Ec2Location,
         id: &VpcEndpointId,
         wait_until: Instant,
     ) -> Result<EndpointReport, LinkerError> {
         // The event alone is not trusted: an endpoint EC2 still reports alive keeps its link.
-        let ec2_before = self.ec2_state(region, id).await?;
+        let ec2_before = self.ec2_state(at, id).await?;
         if ec2_before.is_alive() {
             let reason = format!(
                 "EC2 still reports the endpoint as {}, so its link stays",
@@ -376,7 +400,7 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
         // EC2 was read just before; an endpoint that is gone does not come back.
         let atlas_state = self.atlas.get_link(project, service_id, id).await?;
         let check = Check {
-            region,
+            at,
             id,
             target: Some((project, service_id)),
             action,
@@ -389,22 +413,22 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
     /// A failure is logged and not returned: the link itself succeeded.
     pub(crate) async fn mark_linked(
         &self,
-        region: &AwsRegion,
+        at: &Ec2Location,
         id: &VpcEndpointId,
         service: &EndpointService,
     ) {
         let value = format!("{}/{}", service.project_id, service.id);
-        if let Err(error) = self.ec2.tag_endpoint(region, id, LINKED_TAG, &value).await {
+        if let Err(error) = self.ec2.tag_endpoint(at, id, LINKED_TAG, &value).await {
             warn!(vpc_endpoint_id = %id, error = %error, "could not tag the linked endpoint; the reconcile sweep will treat it as unmanaged unless its account is allowed");
         }
     }
 
     async fn ec2_state(
         &self,
-        region: &AwsRegion,
+        at: &Ec2Location,
         id: &VpcEndpointId,
     ) -> Result<Ec2State, LinkerError> {
-        let found = self.ec2.describe_endpoint(region, id).await?;
+        let found = self.ec2.describe_endpoint(at, id).await?;
         Ok(found.map_or(Ec2State::NotFound, |endpoint| endpoint.state))
     }
 

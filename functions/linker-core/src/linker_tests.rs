@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use super::*;
 use crate::domain::event::{CreatedEndpoint, DeletedEndpoints};
-use crate::domain::ids::EndpointServiceId;
+use crate::domain::ids::{AccountId, AwsRegion, EndpointServiceId};
 use crate::domain::verdict::{AtlasStatus, Verdict};
 use crate::error::{AtlasError, Ec2Error, ErrorClass};
 use crate::ports::Ec2Endpoint;
@@ -18,9 +18,44 @@ const SERVICE_ID: &str = "65a1b2c3d4e5f6a7b8c9d0e1";
 const SERVICE_NAME: &str = "com.amazonaws.vpce.us-east-1.vpce-svc-0e1f2a3b4c5d6e7f8";
 const ENDPOINT: &str = "vpce-0a1b2c3d4e5f60718";
 
+/// The account the fakes treat as the function's own.
+const OWN_ACCOUNT: &str = "111122223333";
+const OTHER_ACCOUNT: &str = "444455556666";
+
+/// A fake EC2 with accounts: a call returns only the endpoints its account owns.
 #[derive(Default)]
 struct FakeEc2 {
     endpoints: Mutex<HashMap<String, Ec2Endpoint>>,
+    /// Every location a call was made in.
+    calls_at: Mutex<Vec<Ec2Location>>,
+}
+
+impl FakeEc2 {
+    /// Records the call and returns the account whose endpoints it may see.
+    fn account_of(&self, at: &Ec2Location) -> String {
+        self.calls_at.lock().unwrap().push(at.clone());
+        at.account
+            .as_ref()
+            .map_or(OWN_ACCOUNT, |a| a.as_str())
+            .to_owned()
+    }
+
+    fn calls_in(&self, account: &str) -> usize {
+        self.calls_at
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|at| at.account.as_ref().map_or(OWN_ACCOUNT, |a| a.as_str()) == account)
+            .count()
+    }
+
+    /// Moves every endpoint to `account`.
+    fn owned_by(self, account: &str) -> Self {
+        for endpoint in self.endpoints.lock().unwrap().values_mut() {
+            endpoint.owner_id = Some(account.to_owned());
+        }
+        self
+    }
 }
 
 impl FakeEc2 {
@@ -34,7 +69,7 @@ impl FakeEc2 {
                 service_name: service.to_owned(),
                 state: Ec2State::parse(state),
                 vpc_id: Some("vpc-0123456789abcdef0".to_owned()),
-                owner_id: Some("111122223333".to_owned()),
+                owner_id: Some(OWN_ACCOUNT.to_owned()),
                 tags: vec![("team".to_owned(), "payments".to_owned())],
                 created_at: Some(1_764_500_000),
             },
@@ -46,35 +81,45 @@ impl FakeEc2 {
 impl Ec2Port for FakeEc2 {
     async fn describe_endpoint(
         &self,
-        _region: &AwsRegion,
+        at: &Ec2Location,
         id: &VpcEndpointId,
     ) -> Result<Option<Ec2Endpoint>, Ec2Error> {
-        Ok(self.endpoints.lock().unwrap().get(id.as_str()).cloned())
+        let account = self.account_of(at);
+        let endpoints = self.endpoints.lock().unwrap();
+        let found = endpoints.get(id.as_str());
+        Ok(found
+            .filter(|e| e.owner_id.as_deref() == Some(account.as_str()))
+            .cloned())
     }
 
     async fn list_endpoints(
         &self,
-        _region: &AwsRegion,
+        at: &Ec2Location,
         service_name: &str,
     ) -> Result<Vec<Ec2Endpoint>, Ec2Error> {
+        let account = self.account_of(at);
         Ok(self
             .endpoints
             .lock()
             .unwrap()
             .values()
             .filter(|e| e.service_name == service_name)
+            .filter(|e| e.owner_id.as_deref() == Some(account.as_str()))
             .cloned()
             .collect())
     }
 
     async fn tag_endpoint(
         &self,
-        _region: &AwsRegion,
+        at: &Ec2Location,
         id: &VpcEndpointId,
         key: &str,
         value: &str,
     ) -> Result<(), Ec2Error> {
-        if let Some(endpoint) = self.endpoints.lock().unwrap().get_mut(id.as_str()) {
+        let account = self.account_of(at);
+        let mut endpoints = self.endpoints.lock().unwrap();
+        let found = endpoints.get_mut(id.as_str());
+        if let Some(endpoint) = found.filter(|e| e.owner_id.as_deref() == Some(account.as_str())) {
             endpoint.tags.retain(|(k, _)| k != key);
             endpoint.tags.push((key.to_owned(), value.to_owned()));
         }
@@ -237,6 +282,7 @@ fn linker(ec2: FakeEc2, atlas: FakeAtlas, dry_run: bool) -> Linker<FakeEc2, Fake
 
 fn created(endpoint: &str, service: &str) -> Intent {
     Intent::Link(CreatedEndpoint {
+        account: None,
         region: AwsRegion::parse("us-east-1").unwrap(),
         endpoint_id: VpcEndpointId::parse(endpoint).unwrap(),
         service_name: EndpointServiceName::parse(service).unwrap(),
@@ -244,8 +290,19 @@ fn created(endpoint: &str, service: &str) -> Intent {
     })
 }
 
+/// Sets the account a created or deleted intent names.
+fn from_account(intent: Intent, account: &str) -> Intent {
+    let account = Some(AccountId::parse(account).unwrap());
+    match intent {
+        Intent::Link(created) => Intent::Link(CreatedEndpoint { account, ..created }),
+        Intent::Unlink(deleted) => Intent::Unlink(DeletedEndpoints { account, ..deleted }),
+        other => other,
+    }
+}
+
 fn deleted(ids: &[&str], unsuccessful: &[(&str, &str)]) -> Intent {
     Intent::Unlink(DeletedEndpoints {
+        account: None,
         region: AwsRegion::parse("us-east-1").unwrap(),
         deleted: ids
             .iter()
@@ -679,6 +736,67 @@ async fn link_policy_allows_listed_endpoints() {
     assert_eq!(report.action, Action::Linked);
 }
 
+#[tokio::test]
+async fn link_reads_the_event_account() {
+    let ec2 =
+        FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "available").owned_by(OTHER_ACCOUNT);
+    let linker = linker(ec2, FakeAtlas::with_service(SERVICE_NAME, &[]), false);
+
+    // Read in the own account, the endpoint is not there.
+    let report = one(&linker, created(ENDPOINT, SERVICE_NAME)).await;
+    assert_eq!(report.action, Action::Ignored);
+    assert!(report.detail.unwrap_or_default().contains("does not list"));
+
+    let intent = from_account(created(ENDPOINT, SERVICE_NAME), OTHER_ACCOUNT);
+    let report = one(&linker, intent).await;
+    assert_eq!(report.action, Action::Linked);
+    assert!(
+        linker.ec2.calls_in(OTHER_ACCOUNT) >= 2,
+        "described and tagged there"
+    );
+    let tagged = linker.ec2.endpoints.lock().unwrap()[ENDPOINT]
+        .tag(LINKED_TAG)
+        .is_some();
+    assert!(tagged, "the linked tag is set in the endpoint's account");
+
+    let gone =
+        FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "deleted").owned_by(OTHER_ACCOUNT);
+    *linker.ec2.endpoints.lock().unwrap() = gone.endpoints.into_inner().unwrap();
+    let intent = from_account(deleted(&[ENDPOINT], &[]), OTHER_ACCOUNT);
+    let report = one(&linker, intent).await;
+    assert_eq!(report.action, Action::Unlinked);
+}
+
+#[tokio::test]
+async fn account_outside_allow_list_is_not_read() {
+    let policy = LinkPolicy {
+        allowed_accounts: Some(vec![OWN_ACCOUNT.into()]),
+        ..Default::default()
+    };
+    let ec2 = FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "deleted").owned_by(OTHER_ACCOUNT);
+    let atlas = FakeAtlas::with_service(SERVICE_NAME, &[ENDPOINT]);
+    let projects = vec![ProjectId::parse(PROJECT).unwrap()];
+    let linker = Linker::new(ec2, atlas, projects, false, policy);
+    for intent in [
+        from_account(created(ENDPOINT, SERVICE_NAME), OTHER_ACCOUNT),
+        from_account(deleted(&[ENDPOINT], &[]), OTHER_ACCOUNT),
+    ] {
+        let report = one(&linker, intent).await;
+        assert_eq!(report.action, Action::Ignored);
+        let detail = report.detail.unwrap_or_default();
+        assert!(
+            detail.contains("account 444455556666 is not in ALLOWED_ACCOUNT_IDS"),
+            "{detail}"
+        );
+    }
+    assert!(
+        linker.ec2.calls_at.lock().unwrap().is_empty(),
+        "EC2 was not read"
+    );
+    assert_eq!(linker.atlas().calls("link"), 0);
+    assert_eq!(linker.atlas().calls("unlink"), 0);
+}
+
 mod sweep {
     use super::*;
     use crate::linker::sweep::{REPAIRED_TAG, SweepOptions};
@@ -687,6 +805,7 @@ mod sweep {
 
     fn options() -> SweepOptions {
         SweepOptions {
+            accounts: vec![None],
             extra_regions: Vec::new(),
             mismatch_age_limit: Duration::from_secs(3_600),
             now_unix: NOW,
@@ -767,6 +886,39 @@ mod sweep {
         assert_eq!(reports[0].managed, Some(false));
         assert_eq!(reports[0].verdict, Some(Verdict::Mismatch));
         assert_eq!(linker.atlas().calls("unlink"), 0);
+    }
+
+    #[tokio::test]
+    async fn sweep_searches_other_accounts() {
+        let other = || Some(AccountId::parse(OTHER_ACCOUNT).unwrap());
+        let ec2 = FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "pendingAcceptance")
+            .owned_by(OTHER_ACCOUNT);
+        let linker = linker(ec2, FakeAtlas::with_service(SERVICE_NAME, &[]), false);
+
+        let reports = linker.sweep(&options()).await.unwrap();
+        assert!(reports.is_empty(), "the own account has no endpoint");
+
+        let options = SweepOptions {
+            accounts: vec![None, other()],
+            ..options()
+        };
+        let reports = linker.sweep(&options).await.unwrap();
+        assert_eq!(reports.len(), 1);
+        assert_eq!(reports[0].action, Action::Linked);
+        let marked = linker.ec2.endpoints.lock().unwrap()[ENDPOINT]
+            .tag(LINKED_TAG)
+            .is_some();
+        assert!(marked);
+
+        // Deleted in its account, a tagged endpoint's link is removed.
+        let ec2 = tagged(
+            FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "deleted").owned_by(OTHER_ACCOUNT),
+            LINKED_TAG,
+        );
+        let atlas = FakeAtlas::with_service(SERVICE_NAME, &[ENDPOINT]);
+        let linker = super::linker(ec2, atlas, false);
+        let reports = linker.sweep(&options).await.unwrap();
+        assert_eq!(reports[0].action, Action::Unlinked);
     }
 
     #[tokio::test]

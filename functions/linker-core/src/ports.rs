@@ -1,11 +1,40 @@
 //! The two services the linker talks to, as small traits, so the linking logic can be tested
 //! with fakes and run against the real adapters in [`crate::aws`] and [`crate::atlas`].
 
+use std::fmt;
 use std::future::Future;
 
-use crate::domain::ids::{AwsRegion, EndpointServiceId, ProjectId, VpcEndpointId};
+use crate::domain::ids::{AccountId, AwsRegion, EndpointServiceId, ProjectId, VpcEndpointId};
 use crate::domain::verdict::{AtlasLinkState, Ec2State};
 use crate::error::{AtlasError, Ec2Error};
+
+/// An account and region in which EC2 is read.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Ec2Location {
+    /// The account that owns the endpoints; `None` for the function's own account.
+    pub account: Option<AccountId>,
+    pub region: AwsRegion,
+}
+
+impl Ec2Location {
+    pub fn new(account: Option<AccountId>, region: AwsRegion) -> Self {
+        Self { account, region }
+    }
+
+    /// Returns the function's own account in `region`.
+    pub fn own(region: AwsRegion) -> Self {
+        Self::new(None, region)
+    }
+}
+
+impl fmt::Display for Ec2Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.account {
+            Some(account) => write!(f, "{} of account {account}", self.region),
+            None => write!(f, "{}", self.region),
+        }
+    }
+}
 
 /// A VPC endpoint as EC2 describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,24 +64,24 @@ impl Ec2Endpoint {
 
 /// Reads VPC endpoints from EC2.
 pub trait Ec2Port: Send + Sync {
-    /// Describes one endpoint in `region`; `Ok(None)` when EC2 does not know the id.
+    /// Describes one endpoint; `Ok(None)` when EC2 does not know the id there.
     fn describe_endpoint(
         &self,
-        region: &AwsRegion,
+        at: &Ec2Location,
         id: &VpcEndpointId,
     ) -> impl Future<Output = Result<Option<Ec2Endpoint>, Ec2Error>> + Send;
 
-    /// Lists the endpoints in `region` that target `service_name`, in every state EC2 reports.
+    /// Lists the endpoints that target `service_name`, in every state EC2 reports.
     fn list_endpoints(
         &self,
-        region: &AwsRegion,
+        at: &Ec2Location,
         service_name: &str,
     ) -> impl Future<Output = Result<Vec<Ec2Endpoint>, Ec2Error>> + Send;
 
     /// Sets the tag `key` to `value` on an endpoint.
     fn tag_endpoint(
         &self,
-        region: &AwsRegion,
+        at: &Ec2Location,
         id: &VpcEndpointId,
         key: &str,
         value: &str,

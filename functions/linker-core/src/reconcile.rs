@@ -7,14 +7,15 @@ use aws_config::SdkConfig;
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use serde_json::Value;
-use tokio::sync::OnceCell;
 use tracing::{error, info};
 
+use crate::aws::ec2::OwnIdentity;
 use crate::config::Settings;
+use crate::domain::ids::AccountId;
 use crate::domain::report::{Action, EndpointReport};
 use crate::domain::verdict::Verdict;
 use crate::error::LinkerError;
-use crate::handler::{LiveLinker, build_linker, log_endpoint, remaining_time};
+use crate::handler::{ContainerState, log_endpoint, remaining_time};
 use crate::linker::sweep::SweepOptions;
 use crate::metrics::{Metrics, NO_PROJECT};
 
@@ -61,6 +62,27 @@ impl SweepSummary {
     }
 }
 
+/// Returns the accounts a sweep searches: the own account (`None`), and with a cross-account
+/// role every other account of `ALLOWED_ACCOUNT_IDS`.
+fn sweep_accounts(settings: &Settings, function_arn: &str) -> Vec<Option<AccountId>> {
+    let mut accounts = vec![None];
+    let (Some(_), Some(allowed)) = (
+        &settings.cross_account_role,
+        &settings.policy.allowed_accounts,
+    ) else {
+        return accounts;
+    };
+    let own = OwnIdentity::from_function_arn(function_arn).map(|own| own.account);
+    accounts.extend(
+        allowed
+            .iter()
+            .filter_map(|id| AccountId::parse(id))
+            .filter(|id| Some(id) != own.as_ref())
+            .map(Some),
+    );
+    accounts
+}
+
 /// The reconcile function's JSON result.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -70,19 +92,15 @@ pub struct SweepResult {
     pub endpoints: Vec<EndpointReport>,
 }
 
-/// State kept for the life of the container.
+/// The reconcile function's state, kept for the life of the container.
 pub struct ReconcileFunction {
-    settings: Settings,
-    aws: SdkConfig,
-    linker: OnceCell<LiveLinker>,
+    state: ContainerState,
 }
 
 impl ReconcileFunction {
     pub fn new(settings: Settings, aws: SdkConfig) -> Self {
         Self {
-            settings,
-            aws,
-            linker: OnceCell::new(),
+            state: ContainerState::new(settings, aws),
         }
     }
 
@@ -95,7 +113,9 @@ impl ReconcileFunction {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_owned();
-        let result = self.sweep(&event_id, context.deadline).await;
+        let result = self
+            .sweep(&event_id, &context.invoked_function_arn, context.deadline)
+            .await;
         if let Err(e) = &result {
             error!(event_id, error_type = e.error_type(), error = %e, "reconcile sweep failed; the next scheduled sweep tries again");
             let mut metrics = Metrics::default();
@@ -105,26 +125,32 @@ impl ReconcileFunction {
         result
     }
 
-    async fn sweep(&self, event_id: &str, deadline_ms: u64) -> Result<Value, LinkerError> {
+    async fn sweep(
+        &self,
+        event_id: &str,
+        function_arn: &str,
+        deadline_ms: u64,
+    ) -> Result<Value, LinkerError> {
+        let settings = &self.state.settings;
+        let accounts = sweep_accounts(settings, function_arn);
         info!(
             event_id,
-            dry_run = self.settings.dry_run,
+            dry_run = settings.dry_run,
+            accounts = accounts.len(),
             "reconcile sweep started"
         );
-        let linker = self
-            .linker
-            .get_or_try_init(|| build_linker(&self.settings, &self.aws))
-            .await?;
-        let budget = remaining_time(deadline_ms).saturating_sub(self.settings.deadline_margin);
+        let linker = self.state.linker(function_arn).await?;
+        let budget = remaining_time(deadline_ms).saturating_sub(settings.deadline_margin);
         let now_unix = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs() as i64;
         let options = SweepOptions {
-            extra_regions: self.settings.reconcile_regions.clone(),
-            mismatch_age_limit: self.settings.mismatch_age_limit,
+            accounts,
+            extra_regions: settings.reconcile_regions.clone(),
+            mismatch_age_limit: settings.mismatch_age_limit,
             now_unix,
-            wait_until: tokio::time::Instant::now() + self.settings.wait_budget.min(budget / 2),
+            wait_until: tokio::time::Instant::now() + settings.wait_budget.min(budget / 2),
         };
         let endpoints = match tokio::time::timeout(budget, linker.sweep(&options)).await {
             Ok(result) => result?,
@@ -143,7 +169,7 @@ impl ReconcileFunction {
         }
         metrics.emit();
         let result = SweepResult {
-            dry_run: self.settings.dry_run,
+            dry_run: settings.dry_run,
             summary: SweepSummary::of(&endpoints),
             endpoints,
         };

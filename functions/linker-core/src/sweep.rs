@@ -1,6 +1,10 @@
 //! The reconcile sweep: compares every Atlas endpoint service of the configured projects with
 //! the EC2 endpoints that target it, and heals what events missed.
 //!
+//! EC2 is searched in the function's own account and, when a cross-account role is configured,
+//! in every other account the reconcile function is given. A link whose endpoint none of them
+//! lists is never unlinked, because the sweep cannot tell whether this tool manages it.
+//!
 //! Like a controller's reconcile step, one sweep reads the desired side (EC2 endpoints that
 //! target an Atlas service) and the observed side (the links Atlas lists), acts, and reports
 //! every pair with its verdict:
@@ -21,11 +25,13 @@ use tokio::time::Instant;
 use tracing::{info, warn};
 
 use super::{LINKED_TAG, Linker};
-use crate::domain::ids::{AwsRegion, EndpointServiceName, ProjectId, VpcEndpointId};
+use crate::domain::ids::{AccountId, AwsRegion, EndpointServiceName, ProjectId, VpcEndpointId};
 use crate::domain::report::{Action, EndpointReport};
 use crate::domain::verdict::{AtlasLinkState, AtlasStatus, Ec2State, Verdict};
 use crate::error::LinkerError;
-use crate::ports::{AtlasPort, Ec2Endpoint, Ec2Port, EndpointService, LinkOutcome, UnlinkOutcome};
+use crate::ports::{
+    AtlasPort, Ec2Endpoint, Ec2Location, Ec2Port, EndpointService, LinkOutcome, UnlinkOutcome,
+};
 
 /// The tag that records a repair attempt, with the Unix time of the attempt as its value.
 pub const REPAIRED_TAG: &str = "atlas-privatelink-linker:repaired";
@@ -33,6 +39,9 @@ pub const REPAIRED_TAG: &str = "atlas-privatelink-linker:repaired";
 /// Settings of one sweep.
 #[derive(Clone, Debug)]
 pub struct SweepOptions {
+    /// Accounts searched for endpoints: `None` stands for the function's own account, and the
+    /// others are read through the cross-account role. An empty list searches the own account.
+    pub accounts: Vec<Option<AccountId>>,
     /// Regions searched for endpoints besides each endpoint service's own region, for
     /// cross-region PrivateLink.
     pub extra_regions: Vec<AwsRegion>,
@@ -80,10 +89,19 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
                 regions.push(region.clone());
             }
         }
-        let mut endpoints: Vec<(AwsRegion, Ec2Endpoint)> = Vec::new();
-        for region in &regions {
-            for endpoint in self.ec2.list_endpoints(region, name.as_str()).await? {
-                endpoints.push((region.clone(), endpoint));
+        let own = [None];
+        let accounts = if options.accounts.is_empty() {
+            &own[..]
+        } else {
+            &options.accounts[..]
+        };
+        let mut endpoints: Vec<(Ec2Location, Ec2Endpoint)> = Vec::new();
+        for account in accounts {
+            for region in &regions {
+                let at = Ec2Location::new(account.clone(), region.clone());
+                for endpoint in self.ec2.list_endpoints(&at, name.as_str()).await? {
+                    endpoints.push((at.clone(), endpoint));
+                }
             }
         }
 
@@ -93,14 +111,11 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
             .iter()
             .map(String::as_str)
             .collect();
-        for (region, endpoint) in &endpoints {
+        for (at, endpoint) in &endpoints {
             if linked.contains(endpoint.id.as_str()) || !endpoint.state.is_alive() {
                 continue;
             }
-            reports.push(
-                self.heal_missing(region, endpoint, service, options)
-                    .await?,
-            );
+            reports.push(self.heal_missing(at, endpoint, service, options).await?);
         }
         for raw_id in &linked {
             let Some(id) = VpcEndpointId::parse(raw_id) else {
@@ -112,9 +127,9 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
                 continue;
             };
             let found = endpoints.iter().find(|(_, e)| e.id == id.as_str());
-            let region = found.map_or_else(|| name.region(), |(region, _)| region.clone());
+            let at = found.map_or_else(|| Ec2Location::own(name.region()), |(at, _)| at.clone());
             reports.push(
-                self.check_link(&region, &id, found.map(|(_, e)| e), service, options)
+                self.check_link(&at, &id, found.map(|(_, e)| e), service, options)
                     .await?,
             );
         }
@@ -124,7 +139,7 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
     /// Links an endpoint that is alive in EC2 but not registered with Atlas.
     async fn heal_missing(
         &self,
-        region: &AwsRegion,
+        at: &Ec2Location,
         endpoint: &Ec2Endpoint,
         service: &EndpointService,
         options: &SweepOptions,
@@ -165,7 +180,7 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
                 }
             };
             info!(vpc_endpoint_id = %id, project_id = %service.project_id, endpoint_service_id = %service.id, "linked an endpoint that no event linked");
-            self.mark_linked(region, &id, service).await;
+            self.mark_linked(at, &id, service).await;
             (Action::Linked, state)
         };
         Ok(self.pair_report(
@@ -183,7 +198,7 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
     /// Reads one registered link and acts on it when its endpoint is gone or the link failed.
     async fn check_link(
         &self,
-        region: &AwsRegion,
+        at: &Ec2Location,
         id: &VpcEndpointId,
         endpoint: Option<&Ec2Endpoint>,
         service: &EndpointService,
@@ -271,7 +286,7 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
         if self.dry_run {
             return Ok(report(Action::WouldRepair, &atlas_state, None));
         }
-        let repaired = self.repair(region, id, service, options).await?;
+        let repaired = self.repair(at, id, service, options).await?;
         Ok(report(Action::Repaired, &repaired.0, repaired.1))
     }
 
@@ -280,7 +295,7 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
     /// sweep.
     async fn repair(
         &self,
-        region: &AwsRegion,
+        at: &Ec2Location,
         id: &VpcEndpointId,
         service: &EndpointService,
         options: &SweepOptions,
@@ -288,7 +303,7 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
         let (project, service_id) = (&service.project_id, &service.id);
         // The attempt is recorded first, so that a failure half-way is not repeated either.
         self.ec2
-            .tag_endpoint(region, id, REPAIRED_TAG, &options.now_unix.to_string())
+            .tag_endpoint(at, id, REPAIRED_TAG, &options.now_unix.to_string())
             .await?;
         self.atlas.unlink(project, service_id, id).await?;
         info!(vpc_endpoint_id = %id, project_id = %project, endpoint_service_id = %service_id, "repair: unlinked a failed link");

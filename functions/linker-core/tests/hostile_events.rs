@@ -13,12 +13,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant as WallClock};
 
 use linker_core::domain::event::{Intent, InvalidEvent, read_event, read_meta};
-use linker_core::domain::ids::{AwsRegion, EndpointServiceId, ProjectId, VpcEndpointId};
+use linker_core::domain::ids::{EndpointServiceId, ProjectId, VpcEndpointId};
 use linker_core::domain::verdict::{AtlasLinkState, AtlasStatus, Ec2State};
 use linker_core::error::{AtlasError, Ec2Error};
 use linker_core::linker::{LinkPolicy, Linker};
 use linker_core::ports::{
-    AtlasPort, Ec2Endpoint, Ec2Port, EndpointService, LinkOutcome, UnlinkOutcome,
+    AtlasPort, Ec2Endpoint, Ec2Location, Ec2Port, EndpointService, LinkOutcome, UnlinkOutcome,
 };
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
@@ -276,7 +276,7 @@ struct FakeEc2 {
 impl Ec2Port for FakeEc2 {
     async fn describe_endpoint(
         &self,
-        _region: &AwsRegion,
+        _at: &Ec2Location,
         id: &VpcEndpointId,
     ) -> Result<Option<Ec2Endpoint>, Ec2Error> {
         self.recorder
@@ -298,7 +298,7 @@ impl Ec2Port for FakeEc2 {
 
     async fn list_endpoints(
         &self,
-        _region: &AwsRegion,
+        _at: &Ec2Location,
         _service_name: &str,
     ) -> Result<Vec<Ec2Endpoint>, Ec2Error> {
         Ok(Vec::new())
@@ -306,7 +306,7 @@ impl Ec2Port for FakeEc2 {
 
     async fn tag_endpoint(
         &self,
-        _region: &AwsRegion,
+        _at: &Ec2Location,
         id: &VpcEndpointId,
         _key: &str,
         _value: &str,
@@ -825,6 +825,48 @@ fn create_field_cases() -> Vec<Case> {
     use Expected::{Ignored, Invalid, Link};
     let other_service = "com.amazonaws.vpce.us-east-1.vpce-svc-0ffffffffffffffff";
     vec![
+        case(
+            "recipientAccountId path trick",
+            set(
+                create(),
+                "/detail/recipientAccountId",
+                json!("111122223333:role/../../admin"),
+            ),
+            Invalid("detail.recipientAccountId"),
+        ),
+        case(
+            "recipientAccountId wildcard",
+            set(create(), "/detail/recipientAccountId", json!("*")),
+            Invalid("is not an AWS account id"),
+        ),
+        case(
+            "recipientAccountId object",
+            set(create(), "/detail/recipientAccountId", json!({"id": 1})),
+            Invalid("detail.recipientAccountId must be a string, got object"),
+        ),
+        case(
+            "recipientAccountId 13 digits",
+            set(
+                delete(),
+                "/detail/recipientAccountId",
+                json!("1111222233334"),
+            ),
+            Invalid("is not an AWS account id"),
+        ),
+        case(
+            "recipientAccountId null uses envelope account",
+            set(
+                set(create(), "/detail/recipientAccountId", Value::Null),
+                "/account",
+                json!("11112222333a"),
+            ),
+            Invalid(r#"account "11112222333a" is not an AWS account id"#),
+        ),
+        case(
+            "recipientAccountId and account missing",
+            remove(remove(create(), "/detail/recipientAccountId"), "/account"),
+            Link(ENDPOINT),
+        ),
         case(
             "awsRegion null uses envelope region",
             set(create(), "/detail/awsRegion", Value::Null),

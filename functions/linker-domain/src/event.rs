@@ -10,7 +10,7 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
-use crate::ids::{AwsRegion, EndpointServiceName, VpcEndpointId};
+use crate::ids::{AccountId, AwsRegion, EndpointServiceName, VpcEndpointId};
 
 const SOURCE: &str = "aws.ec2";
 const DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
@@ -45,6 +45,8 @@ pub enum Intent {
 /// each field with EC2 before acting on it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CreatedEndpoint {
+    /// The account that made the call and owns the endpoint; `None` when the delivery names none.
+    pub account: Option<AccountId>,
     pub region: AwsRegion,
     pub endpoint_id: VpcEndpointId,
     pub service_name: EndpointServiceName,
@@ -54,6 +56,8 @@ pub struct CreatedEndpoint {
 /// The outcome of a `DeleteVpcEndpoints` call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeletedEndpoints {
+    /// The account that made the call; `None` when the delivery names none.
+    pub account: Option<AccountId>,
     pub region: AwsRegion,
     /// Ids that EC2 deleted: the requested ids minus those listed as unsuccessful.
     pub deleted: Vec<VpcEndpointId>,
@@ -136,11 +140,37 @@ pub fn read_event(event: &Value) -> Result<Intent, InvalidEvent> {
         )));
     }
     let region = event_region(event, detail)?;
+    let account = event_account(event, detail)?;
     if event_name == CREATE {
-        read_create(detail, region)
+        read_create(detail, account, region)
     } else {
-        read_delete(detail, region)
+        read_delete(detail, account, region)
     }
+}
+
+/// Picks the account of the API call: `detail.recipientAccountId`, else the envelope's
+/// `account`. A value that is not 12 digits rejects the event, because the function would read
+/// EC2 in that account.
+fn event_account(event: &Value, detail: &Value) -> Result<Option<AccountId>, InvalidEvent> {
+    let found = [
+        (
+            "detail.recipientAccountId",
+            detail.get("recipientAccountId"),
+        ),
+        ("account", event.get("account")),
+    ]
+    .into_iter()
+    .find_map(|(path, value)| value.filter(|v| !v.is_null()).map(|v| (path, v)));
+    let Some((path, value)) = found else {
+        return Ok(None);
+    };
+    let raw = text(value)
+        .ok_or_else(|| invalid(format!("{path} must be a string, got {}", kind(value))))?;
+    AccountId::parse(&raw).map(Some).ok_or_else(|| {
+        invalid(format!(
+            "{path} {raw:?} is not an AWS account id (12 digits)"
+        ))
+    })
 }
 
 /// Picks the region of the API call: `detail.awsRegion`, else the envelope's `region`.
@@ -156,7 +186,11 @@ fn event_region(event: &Value, detail: &Value) -> Result<AwsRegion, InvalidEvent
         .ok_or_else(|| invalid(format!("{path} {value:?} is not an AWS region name")))
 }
 
-fn read_create(detail: &Value, region: AwsRegion) -> Result<Intent, InvalidEvent> {
+fn read_create(
+    detail: &Value,
+    account: Option<AccountId>,
+    region: AwsRegion,
+) -> Result<Intent, InvalidEvent> {
     let request = detail
         .get("requestParameters")
         .and_then(|p| p.get("CreateVpcEndpointRequest"))
@@ -218,6 +252,7 @@ fn read_create(detail: &Value, region: AwsRegion) -> Result<Intent, InvalidEvent
         .and_then(text)
         .or_else(|| request.and_then(|r| r.get("VpcId")).and_then(text));
     Ok(Intent::Link(CreatedEndpoint {
+        account,
         region,
         endpoint_id,
         service_name,
@@ -225,7 +260,11 @@ fn read_create(detail: &Value, region: AwsRegion) -> Result<Intent, InvalidEvent
     }))
 }
 
-fn read_delete(detail: &Value, region: AwsRegion) -> Result<Intent, InvalidEvent> {
+fn read_delete(
+    detail: &Value,
+    account: Option<AccountId>,
+    region: AwsRegion,
+) -> Result<Intent, InvalidEvent> {
     let request_path = "detail.requestParameters.DeleteVpcEndpointsRequest";
     let request = detail
         .get("requestParameters")
@@ -282,6 +321,7 @@ fn read_delete(detail: &Value, region: AwsRegion) -> Result<Intent, InvalidEvent
         }
     }
     Ok(Intent::Unlink(DeletedEndpoints {
+        account,
         region,
         deleted,
         unsuccessful,

@@ -336,6 +336,53 @@ fn region_falls_back_to_envelope() {
 }
 
 #[test]
+fn account_read_from_recipient_then_envelope() {
+    let mut event = sample("create-interface-one-subnet.json");
+    event["account"] = json!("444455556666");
+    let account = |e: &Value| expect_link(e).account.map(|a| a.as_str().to_owned());
+    assert_eq!(account(&event).as_deref(), Some("111122223333"));
+    event["detail"]
+        .as_object_mut()
+        .unwrap()
+        .remove("recipientAccountId");
+    assert_eq!(account(&event).as_deref(), Some("444455556666"));
+    event.as_object_mut().unwrap().remove("account");
+    assert_eq!(account(&event), None);
+
+    let mut deleted = sample("delete-one.json");
+    deleted["detail"]["recipientAccountId"] = json!(777788889999u64);
+    let account = expect_unlink(&deleted).account.expect("an account");
+    assert_eq!(account.as_str(), "777788889999");
+}
+
+#[test]
+fn account_invalid_rejected() {
+    for (field, value) in [
+        ("recipientAccountId", json!("1111-2222-3333")),
+        ("recipientAccountId", json!("111122223333:role/admin")),
+        ("recipientAccountId", json!("*")),
+        ("recipientAccountId", json!(["111122223333"])),
+        ("recipientAccountId", json!(11112222333u64)),
+    ] {
+        let mut event = sample("create-interface-one-subnet.json");
+        event["detail"][field] = value.clone();
+        let message = expect_invalid(&event);
+        assert!(
+            message.contains("detail.recipientAccountId"),
+            "{value}: {message}"
+        );
+    }
+    let mut event = sample("delete-one.json");
+    event["detail"]
+        .as_object_mut()
+        .unwrap()
+        .remove("recipientAccountId");
+    event["account"] = json!("../../111122223333");
+    let message = expect_invalid(&event);
+    assert!(message.contains("is not an AWS account id"), "{message}");
+}
+
+#[test]
 fn region_invalid_rejected() {
     let mut event = sample("create-interface-one-subnet.json");
     event["detail"]["awsRegion"] = json!("../../etc");

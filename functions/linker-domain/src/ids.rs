@@ -1,5 +1,6 @@
-//! Validated identifiers: VPC endpoint ids, Atlas project ids, endpoint service names and the two
-//! spellings of an AWS region. Everything that reaches an Atlas URL path passes through here first.
+//! Validated identifiers: VPC endpoint ids, AWS account ids, Atlas project ids, endpoint service
+//! names and the two spellings of an AWS region. Everything that reaches an Atlas URL path or a
+//! role ARN passes through here first.
 
 use std::fmt;
 
@@ -32,6 +33,30 @@ impl VpcEndpointId {
 }
 
 impl fmt::Display for VpcEndpointId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An AWS account id: exactly 12 decimal digits. Role ARNs are built from it, so nothing else
+/// may pass.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct AccountId(String);
+
+impl AccountId {
+    /// Parses an account id, returning `None` unless it is 12 decimal digits.
+    pub fn parse(text: &str) -> Option<Self> {
+        (text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AccountId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
@@ -191,6 +216,22 @@ mod tests {
             "vpce-0a1b2c3d4e5f6071\u{0}",
         ] {
             assert_eq!(VpcEndpointId::parse(text), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn account_id_needs_12_digits() {
+        assert!(AccountId::parse("111122223333").is_some());
+        for text in [
+            "",
+            "11112222333",
+            "1111222233334",
+            "11112222333a",
+            "111122223333/../../role",
+            "*",
+            "１１１１２２２２３３３３",
+        ] {
+            assert_eq!(AccountId::parse(text), None, "{text:?}");
         }
     }
 

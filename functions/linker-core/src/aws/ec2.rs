@@ -1,59 +1,221 @@
-//! The EC2 adapter behind [`Ec2Port`]: `DescribeVpcEndpoints` in the region of each event, with
-//! one SDK client per region kept for the life of the container.
+//! The EC2 adapter behind [`Ec2Port`]: `DescribeVpcEndpoints` and `CreateTags` in the account
+//! and region of each event, with one SDK client per account and region kept for the life of the
+//! container.
+//!
+//! The function's own account is read with the function's credentials. Another account is read
+//! through the role `CROSS_ACCOUNT_ROLE_NAME` in that account, assumed with STS; the SDK caches
+//! the assumed credentials and renews them before they expire.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use aws_config::sts::AssumeRoleProvider;
 use aws_config::{Region, SdkConfig};
 use aws_sdk_ec2::Client;
+use aws_sdk_ec2::config::SharedCredentialsProvider;
 use aws_sdk_ec2::config::http::HttpResponse;
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types::{Filter, Tag, VpcEndpoint};
+use aws_smithy_async::time::SystemTimeSource;
+use tracing::info;
 
-use crate::domain::ids::{AwsRegion, VpcEndpointId};
+use crate::domain::ids::{AccountId, VpcEndpointId};
 use crate::domain::verdict::Ec2State;
 use crate::error::{Ec2Error, ErrorClass};
-use crate::ports::{Ec2Endpoint, Ec2Port};
+use crate::ports::{Ec2Endpoint, Ec2Location, Ec2Port};
+
+/// The session name of every assumed role, so that CloudTrail in the other account names the tool.
+pub const ROLE_SESSION_NAME: &str = "atlas-privatelink-linker";
+
+/// The function's own partition and account, as the ARN it was invoked with names them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnIdentity {
+    pub partition: String,
+    pub account: AccountId,
+}
+
+impl OwnIdentity {
+    /// Reads `arn:<partition>:lambda:<region>:<account>:function:<name>[:<qualifier>]`.
+    pub fn from_function_arn(arn: &str) -> Option<Self> {
+        let mut parts = arn.split(':');
+        let (Some("arn"), Some(partition), Some("lambda"), Some(_region), Some(account)) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return None;
+        };
+        let partition_ok = partition.starts_with("aws")
+            && partition
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'-');
+        Some(Self {
+            partition: partition_ok.then(|| partition.to_owned())?,
+            account: AccountId::parse(account)?,
+        })
+    }
+}
 
 /// Reads VPC endpoints through the AWS SDK.
 pub struct Ec2Adapter {
     base: SdkConfig,
-    clients: Mutex<HashMap<String, Client>>,
+    /// The role assumed in other accounts, by name and optional path.
+    cross_account_role: Option<String>,
+    own: Option<OwnIdentity>,
+    /// Clients by account (`None` for the own account) and region.
+    clients: Mutex<HashMap<(Option<AccountId>, String), Client>>,
+    /// Assumed-role credentials by account, shared by that account's clients in every region.
+    roles: Mutex<HashMap<AccountId, SharedCredentialsProvider>>,
 }
 
 impl Ec2Adapter {
-    pub fn new(base: SdkConfig) -> Self {
+    /// Creates the adapter. Without `own`, the function's credentials serve every account unless
+    /// a cross-account role is set. With a role set, it is then assumed for every named account.
+    pub fn new(
+        base: SdkConfig,
+        cross_account_role: Option<String>,
+        own: Option<OwnIdentity>,
+    ) -> Self {
+        // The assume-role provider needs a time source. `aws_config::load_defaults` sets one; a
+        // configuration built by hand may not, and the provider would panic without it.
+        let base = if base.time_source().is_some() {
+            base
+        } else {
+            base.into_builder()
+                .time_source(SystemTimeSource::new())
+                .build()
+        };
         Self {
             base,
+            cross_account_role,
+            own,
             clients: Mutex::new(HashMap::new()),
+            roles: Mutex::new(HashMap::new()),
         }
     }
 
-    fn client(&self, region: &AwsRegion) -> Client {
-        let mut clients = self
-            .clients
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        clients
-            .entry(region.as_str().to_owned())
-            .or_insert_with(|| {
-                let config = aws_sdk_ec2::config::Builder::from(&self.base)
-                    .region(Region::new(region.as_str().to_owned()))
-                    .build();
-                Client::from_conf(config)
-            })
+    /// Returns the account to assume a role in, or `None` to use the function's credentials.
+    fn foreign_account<'a>(
+        &self,
+        operation: &'static str,
+        at: &'a Ec2Location,
+    ) -> Result<Option<&'a AccountId>, Ec2Error> {
+        let Some(account) = &at.account else {
+            return Ok(None);
+        };
+        if self.own.as_ref().is_some_and(|own| own.account == *account) {
+            return Ok(None);
+        }
+        match (&self.cross_account_role, &self.own) {
+            (Some(_), _) => Ok(Some(account)),
+            (None, None) => Ok(None),
+            (None, Some(own)) => Err(Ec2Error {
+                operation,
+                location: at.to_string(),
+                code: None,
+                message: format!(
+                    "the endpoint belongs to account {account}, not to the function's account {}, and CROSS_ACCOUNT_ROLE_NAME is not set; set it to a role that account lets the function assume, or deploy the linker in that account",
+                    own.account
+                ),
+                class: ErrorClass::Configuration,
+            }),
+        }
+    }
+
+    /// Returns the ARN of the cross-account role in `account`.
+    fn role_arn(&self, account: &AccountId, role: &str) -> String {
+        let partition = self
+            .own
+            .as_ref()
+            .map_or("aws", |own| own.partition.as_str());
+        format!("arn:{partition}:iam::{account}:role/{role}")
+    }
+
+    /// Returns the client for `at`, for a call of `operation`.
+    async fn client(&self, operation: &'static str, at: &Ec2Location) -> Result<Client, Ec2Error> {
+        let foreign = self.foreign_account(operation, at)?;
+        let key = (foreign.cloned(), at.region.as_str().to_owned());
+        if let Some(client) = lock(&self.clients).get(&key) {
+            return Ok(client.clone());
+        }
+        let mut config = aws_sdk_ec2::config::Builder::from(&self.base)
+            .region(Region::new(at.region.as_str().to_owned()));
+        if let (Some(account), Some(role)) = (foreign, &self.cross_account_role) {
+            config = config.credentials_provider(self.assumed_role(account, role).await);
+        }
+        let client = Client::from_conf(config.build());
+        Ok(lock(&self.clients).entry(key).or_insert(client).clone())
+    }
+
+    /// Returns the credentials of the cross-account role in `account`, building the provider at
+    /// the first use. No request is made here; STS is called when EC2 first needs credentials.
+    async fn assumed_role(&self, account: &AccountId, role: &str) -> SharedCredentialsProvider {
+        if let Some(provider) = lock(&self.roles).get(account) {
+            return provider.clone();
+        }
+        let role_arn = self.role_arn(account, role);
+        info!(
+            account_id = account.as_str(),
+            role_arn = role_arn.as_str(),
+            "reading EC2 in another account through an assumed role"
+        );
+        let provider = AssumeRoleProvider::builder(role_arn)
+            .session_name(ROLE_SESSION_NAME)
+            .configure(&self.base)
+            .build()
+            .await;
+        let provider = SharedCredentialsProvider::new(provider);
+        lock(&self.roles)
+            .entry(account.clone())
+            .or_insert(provider)
             .clone()
     }
+
+    /// Builds the error of a failed call, naming the assumed role when one was used: a failure
+    /// to get its credentials is the likeliest cause of an error that is not EC2's own.
+    fn error<E>(
+        &self,
+        operation: &'static str,
+        at: &Ec2Location,
+        error: &SdkError<E, HttpResponse>,
+    ) -> Ec2Error
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let mut converted = ec2_error(operation, at, error);
+        let role = self.cross_account_role.as_deref();
+        if let (Ok(Some(account)), Some(role), false) = (
+            self.foreign_account(operation, at),
+            role,
+            matches!(error, SdkError::ServiceError(_)),
+        ) {
+            converted.message = format!(
+                "{} (through role {}, assumed with session name {ROLE_SESSION_NAME}; check that the role exists and trusts the function's role)",
+                converted.message,
+                self.role_arn(account, role)
+            );
+        }
+        converted
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Ec2Port for Ec2Adapter {
     async fn describe_endpoint(
         &self,
-        region: &AwsRegion,
+        at: &Ec2Location,
         id: &VpcEndpointId,
     ) -> Result<Option<Ec2Endpoint>, Ec2Error> {
         let output = self
-            .client(region)
+            .client("DescribeVpcEndpoints", at)
+            .await?
             .describe_vpc_endpoints()
             .vpc_endpoint_ids(id.as_str())
             .send()
@@ -65,7 +227,7 @@ impl Ec2Port for Ec2Adapter {
             {
                 return Ok(None);
             }
-            Err(error) => return Err(ec2_error("DescribeVpcEndpoints", region, &error)),
+            Err(error) => return Err(self.error("DescribeVpcEndpoints", at, &error)),
         };
         let found = output
             .vpc_endpoints()
@@ -77,7 +239,7 @@ impl Ec2Port for Ec2Adapter {
 
     async fn list_endpoints(
         &self,
-        region: &AwsRegion,
+        at: &Ec2Location,
         service_name: &str,
     ) -> Result<Vec<Ec2Endpoint>, Ec2Error> {
         let filter = Filter::builder()
@@ -85,14 +247,15 @@ impl Ec2Port for Ec2Adapter {
             .values(service_name)
             .build();
         let mut pages = self
-            .client(region)
+            .client("DescribeVpcEndpoints", at)
+            .await?
             .describe_vpc_endpoints()
             .filters(filter)
             .into_paginator()
             .send();
         let mut endpoints = Vec::new();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|error| ec2_error("DescribeVpcEndpoints", region, &error))?;
+            let page = page.map_err(|error| self.error("DescribeVpcEndpoints", at, &error))?;
             endpoints.extend(page.vpc_endpoints().iter().map(to_endpoint));
         }
         Ok(endpoints)
@@ -100,18 +263,19 @@ impl Ec2Port for Ec2Adapter {
 
     async fn tag_endpoint(
         &self,
-        region: &AwsRegion,
+        at: &Ec2Location,
         id: &VpcEndpointId,
         key: &str,
         value: &str,
     ) -> Result<(), Ec2Error> {
-        self.client(region)
+        self.client("CreateTags", at)
+            .await?
             .create_tags()
             .resources(id.as_str())
             .tags(Tag::builder().key(key).value(value).build())
             .send()
             .await
-            .map_err(|error| ec2_error("CreateTags", region, &error))?;
+            .map_err(|error| self.error("CreateTags", at, &error))?;
         Ok(())
     }
 }
@@ -150,7 +314,7 @@ fn to_endpoint(endpoint: &VpcEndpoint) -> Ec2Endpoint {
 /// Converts an SDK error into an [`Ec2Error`], keeping EC2's error code and message.
 fn ec2_error<E>(
     operation: &'static str,
-    region: &AwsRegion,
+    at: &Ec2Location,
     error: &SdkError<E, HttpResponse>,
 ) -> Ec2Error
 where
@@ -176,7 +340,7 @@ where
     };
     Ec2Error {
         operation,
-        region: region.to_string(),
+        location: at.to_string(),
         code,
         message,
         class,
@@ -206,4 +370,96 @@ fn is_throttling(code: &str) -> bool {
             | "Unavailable"
             | "InternalError"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ids::AwsRegion;
+
+    const OWN: &str = "111122223333";
+    const OTHER: &str = "444455556666";
+
+    fn adapter(role: Option<&str>, arn: &str) -> Ec2Adapter {
+        let base = SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        Ec2Adapter::new(
+            base,
+            role.map(str::to_owned),
+            OwnIdentity::from_function_arn(arn),
+        )
+    }
+
+    fn at(account: Option<&str>) -> Ec2Location {
+        Ec2Location::new(
+            account.map(|a| AccountId::parse(a).unwrap()),
+            AwsRegion::parse("eu-west-1").unwrap(),
+        )
+    }
+
+    const ARN: &str = "arn:aws:lambda:eu-west-1:111122223333:function:linker-events";
+
+    #[test]
+    fn own_identity_from_function_arn() {
+        let own = OwnIdentity::from_function_arn(ARN).unwrap();
+        assert_eq!((own.partition.as_str(), own.account.as_str()), ("aws", OWN));
+        let qualified = "arn:aws-us-gov:lambda:us-gov-west-1:111122223333:function:f:live";
+        let own = OwnIdentity::from_function_arn(qualified).unwrap();
+        assert_eq!(own.partition, "aws-us-gov");
+        for arn in [
+            "",
+            "arn:aws:lambda:eu-west-1",
+            "arn:aws:s3:eu-west-1:111122223333:function:f",
+            "arn:aws:lambda:eu-west-1:1111-2222-3333:function:f",
+            "arn:aws:iam::111122223333:role/x",
+            "arn:x/../y:lambda:eu-west-1:111122223333:function:f",
+        ] {
+            assert_eq!(OwnIdentity::from_function_arn(arn), None, "{arn:?}");
+        }
+    }
+
+    #[test]
+    fn own_account_uses_own_credentials() {
+        for role in [None, Some("reader")] {
+            let adapter = adapter(role, ARN);
+            assert_eq!(adapter.foreign_account("Test", &at(None)).unwrap(), None);
+            assert_eq!(
+                adapter.foreign_account("Test", &at(Some(OWN))).unwrap(),
+                None
+            );
+        }
+    }
+
+    #[test]
+    fn other_account_needs_the_role() {
+        let error = adapter(None, ARN)
+            .foreign_account("Test", &at(Some(OTHER)))
+            .unwrap_err();
+        assert_eq!(error.class, ErrorClass::Configuration);
+        assert!(error.message.contains("CROSS_ACCOUNT_ROLE_NAME is not set"));
+        assert!(error.message.contains(OTHER));
+
+        let adapter = adapter(Some("platform/reader"), ARN);
+        let other = at(Some(OTHER));
+        let account = adapter.foreign_account("Test", &other).unwrap().unwrap();
+        assert_eq!(
+            adapter.role_arn(account, "platform/reader"),
+            "arn:aws:iam::444455556666:role/platform/reader"
+        );
+    }
+
+    #[tokio::test]
+    async fn role_credentials_are_shared_by_regions() {
+        let adapter = adapter(Some("reader"), ARN);
+        let account = AccountId::parse(OTHER).unwrap();
+        adapter.client("Test", &at(Some(OTHER))).await.unwrap();
+        let mut elsewhere = at(Some(OTHER));
+        elsewhere.region = AwsRegion::parse("us-east-1").unwrap();
+        adapter.client("Test", &elsewhere).await.unwrap();
+        adapter.client("Test", &at(None)).await.unwrap();
+        assert_eq!(lock(&adapter.clients).len(), 3);
+        assert_eq!(lock(&adapter.roles).len(), 1);
+        assert!(lock(&adapter.roles).contains_key(&account));
+    }
 }
