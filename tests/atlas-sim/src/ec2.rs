@@ -1,14 +1,21 @@
 //! EC2 lookup behind link acceptance: before a PENDING_ACCEPTANCE link may
 //! become AVAILABLE, the simulator queries a configured EC2-compatible
 //! endpoint (moto in the tests) for the interface endpoint.
+//!
+//! Atlas receives every connection request to its endpoint service, whichever
+//! account sent it. The simulator imitates that by searching its own account
+//! first and then each configured account, through a role assumed with the
+//! endpoint's STS. moto accepts any role, and serves later requests with the
+//! returned credentials in the role's account.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use aws_config::sts::AssumeRoleProvider;
 use aws_sdk_ec2::config::retry::RetryConfig;
 use aws_sdk_ec2::config::timeout::TimeoutConfig;
-use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
 use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::VpcEndpoint;
 
@@ -18,11 +25,17 @@ use crate::state::Acceptance;
 /// Error code that EC2 returns when a `vpce-` id does not exist.
 const NOT_FOUND_CODE: &str = "InvalidVpcEndpointId.NotFound";
 
-/// EC2 client factory for one endpoint URL, with one client per region.
+/// The role the simulator assumes to search another account.
+const READ_ROLE_NAME: &str = "atlas-sim-reader";
+
+/// EC2 client factory for one endpoint URL, with one client per account
+/// and region.
 pub(crate) struct Ec2Checker {
     endpoint_url: String,
     credentials: Credentials,
-    clients: Mutex<HashMap<String, aws_sdk_ec2::Client>>,
+    /// Accounts searched after the simulator's own.
+    accounts: Vec<String>,
+    clients: Mutex<HashMap<(Option<String>, String), aws_sdk_ec2::Client>>,
 }
 
 impl Ec2Checker {
@@ -30,7 +43,7 @@ impl Ec2Checker {
     /// `AWS_SESSION_TOKEN` from the environment, or fixed dummy credentials
     /// when they are unset. No other credential source is consulted, so the
     /// client never contacts an instance metadata service.
-    pub fn new(endpoint_url: String) -> Self {
+    pub fn new(endpoint_url: String, accounts: Vec<String>) -> Self {
         let access_key = std::env::var("AWS_ACCESS_KEY_ID").ok();
         let secret_key = std::env::var("AWS_SECRET_ACCESS_KEY").ok();
         let credentials = match (access_key, secret_key) {
@@ -46,36 +59,56 @@ impl Ec2Checker {
         Self {
             endpoint_url,
             credentials,
+            accounts,
             clients: Mutex::new(HashMap::new()),
         }
     }
 
-    fn client(&self, aws_region: &str) -> aws_sdk_ec2::Client {
-        let mut clients = lock(&self.clients);
-        let client = clients.entry(aws_region.to_owned()).or_insert_with(|| {
-            let config = aws_sdk_ec2::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .region(Region::new(aws_region.to_owned()))
-                .endpoint_url(&self.endpoint_url)
-                .credentials_provider(self.credentials.clone())
-                .retry_config(RetryConfig::standard().with_max_attempts(2))
-                .timeout_config(
-                    TimeoutConfig::builder()
-                        .operation_timeout(Duration::from_secs(10))
-                        .build(),
-                )
-                .build();
-            aws_sdk_ec2::Client::from_conf(config)
-        });
-        client.clone()
+    /// Builds the settings every client shares: the endpoint URL, the
+    /// region, two attempts and a 10 s operation time-out.
+    fn base_config(&self, aws_region: &str) -> aws_config::SdkConfig {
+        aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(aws_region.to_owned()))
+            .endpoint_url(&self.endpoint_url)
+            .credentials_provider(SharedCredentialsProvider::new(self.credentials.clone()))
+            .time_source(aws_smithy_async::time::SystemTimeSource::new())
+            .retry_config(RetryConfig::standard().with_max_attempts(2))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_timeout(Duration::from_secs(10))
+                    .build(),
+            )
+            .build()
+    }
+
+    /// Returns the client for `account` (`None` for the simulator's own).
+    async fn client(&self, account: Option<&str>, aws_region: &str) -> aws_sdk_ec2::Client {
+        let key = (account.map(str::to_owned), aws_region.to_owned());
+        if let Some(client) = lock(&self.clients).get(&key) {
+            return client.clone();
+        }
+        let base = self.base_config(aws_region);
+        let mut config = aws_sdk_ec2::config::Builder::from(&base);
+        if let Some(account) = account {
+            let role = format!("arn:aws:iam::{account}:role/{READ_ROLE_NAME}");
+            let provider = AssumeRoleProvider::builder(role)
+                .session_name("atlas-sim")
+                .configure(&base)
+                .build()
+                .await;
+            config = config.credentials_provider(provider);
+        }
+        let client = aws_sdk_ec2::Client::from_conf(config.build());
+        lock(&self.clients).entry(key).or_insert(client).clone()
     }
 
     /// Decides whether Atlas would accept `vpce_id` into the endpoint service.
     ///
-    /// Rejects an endpoint that EC2 does not know, one in state deleting,
-    /// deleted, failed, expired or rejected, and one whose service name is
-    /// not `endpoint_service_name`. Returns `Err` when EC2 could not be
-    /// asked, and the link then stays pending.
+    /// Rejects an endpoint that EC2 does not know in any searched account,
+    /// one in state deleting, deleted, failed, expired or rejected, and one
+    /// whose service name is not `endpoint_service_name`. Returns `Err` when
+    /// EC2 could not be asked, and the link then stays pending.
     ///
     /// NOTE: the lookup uses the endpoint service's region. A cross-region
     /// endpoint in another region would be reported as missing.
@@ -86,29 +119,40 @@ impl Ec2Checker {
         endpoint_service_name: &str,
     ) -> Result<Acceptance, String> {
         let aws_region = aws_region_name(atlas_region);
+        let accounts = std::iter::once(None).chain(self.accounts.iter().map(|a| Some(a.as_str())));
+        for account in accounts {
+            if let Some(endpoint) = self.find(account, &aws_region, vpce_id).await? {
+                return Ok(judge(&endpoint, vpce_id, endpoint_service_name));
+            }
+        }
+        Ok(reject_missing(vpce_id, &aws_region))
+    }
+
+    /// Describes `vpce_id` in one account; `Ok(None)` when EC2 does not know it.
+    async fn find(
+        &self,
+        account: Option<&str>,
+        aws_region: &str,
+        vpce_id: &str,
+    ) -> Result<Option<VpcEndpoint>, String> {
         let result = self
-            .client(&aws_region)
+            .client(account, aws_region)
+            .await
             .describe_vpc_endpoints()
             .vpc_endpoint_ids(vpce_id)
             .send()
             .await;
-        let output = match result {
-            Ok(output) => output,
-            Err(error) if error.code() == Some(NOT_FOUND_CODE) => {
-                return Ok(reject_missing(vpce_id, &aws_region));
-            }
+        match result {
+            Ok(output) => Ok(output
+                .vpc_endpoints()
+                .iter()
+                .find(|e| e.vpc_endpoint_id() == Some(vpce_id))
+                .cloned()),
+            Err(error) if error.code() == Some(NOT_FOUND_CODE) => Ok(None),
             Err(error) => {
                 let error = aws_sdk_ec2::error::DisplayErrorContext(error);
-                return Err(format!("DescribeVpcEndpoints failed: {error}"));
+                Err(format!("DescribeVpcEndpoints failed: {error}"))
             }
-        };
-        let endpoint = output
-            .vpc_endpoints()
-            .iter()
-            .find(|e| e.vpc_endpoint_id() == Some(vpce_id));
-        match endpoint {
-            None => Ok(reject_missing(vpce_id, &aws_region)),
-            Some(endpoint) => Ok(judge(endpoint, vpce_id, endpoint_service_name)),
         }
     }
 }

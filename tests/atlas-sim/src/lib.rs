@@ -54,6 +54,9 @@ pub struct SimConfig {
     /// becomes AVAILABLE only if EC2 reports the `vpce-` id as live and
     /// attached to the endpoint service, and REJECTED otherwise.
     pub ec2_endpoint: Option<String>,
+    /// Accounts searched for the endpoint after the one of the simulator's
+    /// own credentials, through the role `atlas-sim-reader` in each.
+    pub ec2_accounts: Vec<String>,
     /// Lifetime of OAuth access tokens, which `expires_in` reports in seconds.
     pub token_ttl: Duration,
     /// Lifetime of Digest nonces. A request with an older nonce gets a new
@@ -73,6 +76,7 @@ impl Default for SimConfig {
             accept_delay: Duration::ZERO,
             delete_delay: Duration::ZERO,
             ec2_endpoint: None,
+            ec2_accounts: Vec::new(),
             token_ttl: Duration::from_secs(3600),
             nonce_ttl: Duration::from_secs(300),
         }
@@ -124,7 +128,9 @@ impl Simulator {
                     ec2_check: config.ec2_endpoint.is_some(),
                 },
                 auth: Authenticator::new(config.auth, config.nonce_ttl, config.token_ttl),
-                ec2: config.ec2_endpoint.map(Ec2Checker::new),
+                ec2: config
+                    .ec2_endpoint
+                    .map(|url| Ec2Checker::new(url, config.ec2_accounts)),
                 world: Mutex::new(World::default()),
                 faults: Mutex::new(FaultQueue::default()),
                 requests: Mutex::new(Vec::new()),

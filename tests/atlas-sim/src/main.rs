@@ -24,6 +24,8 @@ Options (at least one of --digest and --oauth is required):
   --nonce-ttl-secs N       lifetime of Digest nonces in seconds [default: 300]
   --ec2-endpoint URL       EC2-compatible endpoint (for example moto) that decides
                            whether a link is accepted or rejected
+  --ec2-account ID         also search this account for endpoints, through the
+                           role atlas-sim-reader; repeatable
   --service PROJECT,REGION,SERVICE_NAME[,SERVICE_ID]
                            add an AWS endpoint service; repeatable
   -h, --help               print this help
@@ -76,6 +78,13 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, St
                 config.nonce_ttl = Duration::from_secs(parse_number(&flag, &value)?);
             }
             "--ec2-endpoint" => config.ec2_endpoint = Some(value),
+            "--ec2-account" => {
+                let valid = value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit());
+                if !valid {
+                    return Err(format!("{flag} {value:?} is not a 12-digit account id"));
+                }
+                config.ec2_accounts.push(value);
+            }
             "--service" => services.push(parse_service(&value)?),
             other => return Err(format!("unknown option {other}")),
         }

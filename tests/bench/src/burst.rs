@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use e2e::{PROJECT_ID, REGION, SERVICE_NAME};
+use harness::Ec2Fixtures;
 
 use crate::report::{Row, mebibytes, millis};
 use crate::setup::{self, Credentials, Setup};

@@ -1,7 +1,7 @@
 //! Network requests per event and the peak memory of a function that handles a create event.
 
 use e2e::REGION;
-use harness::FunctionProcess;
+use harness::{Ec2Fixtures, FunctionProcess};
 use serde_json::Value;
 
 use crate::report::{MIB, Row, mebibytes};

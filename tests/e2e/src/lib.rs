@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use atlas_sim::{AuthMode, SimConfig, Simulator};
-use harness::{FunctionProcess, Invocation, Moto};
+use harness::{Ec2Fixtures, FunctionProcess, Invocation, Moto};
 use serde_json::Value;
 
 pub const REGION: &str = "us-east-1";
@@ -15,6 +15,10 @@ pub const PUBLIC_KEY: &str = "e2epublic";
 pub const PRIVATE_KEY: &str = "e2e-private-key-5b0c7a";
 pub const CLIENT_ID: &str = "mdb_sa_id_e2e";
 pub const CLIENT_SECRET: &str = "mdb_sa_sk_e2e-secret-91f3";
+
+/// An account other than the function's, whose endpoints the function reads through an assumed
+/// role. The simulator searches it too, because Atlas receives connections from every account.
+pub const OTHER_ACCOUNT: &str = "444455556666";
 
 /// The ids the sample events use, which tests replace with the ones moto creates.
 pub const SAMPLE_VPC: &str = "vpc-0123456789abcdef0";
@@ -55,6 +59,7 @@ impl Sandbox {
             auth,
             accept_delay,
             ec2_endpoint: Some(moto.endpoint_url().to_owned()),
+            ec2_accounts: vec![OTHER_ACCOUNT.to_owned()],
             ..SimConfig::default()
         };
         let sim = Simulator::start(config).await.expect("simulator starts");
@@ -78,6 +83,21 @@ impl Sandbox {
             .create_interface_endpoint(REGION, &self.vpc_id, &self.subnets[..subnets], SERVICE_NAME)
             .await
             .expect("interface endpoint created")
+    }
+
+    /// Creates a VPC and an interface endpoint to the Atlas endpoint service in `account`, and
+    /// returns the VPC id and the endpoint id.
+    pub async fn create_endpoint_in(&self, account: &str) -> (String, String) {
+        let account = self.moto.account(account);
+        let (vpc_id, subnets) = account
+            .create_vpc_with_subnets(REGION, 1)
+            .await
+            .expect("VPC created");
+        let vpce = account
+            .create_interface_endpoint(REGION, &vpc_id, &subnets, SERVICE_NAME)
+            .await
+            .expect("interface endpoint created");
+        (vpc_id, vpce)
     }
 
     /// Returns the function's environment, with API-key credentials in environment variables.

@@ -3,6 +3,7 @@
 //! Secrets Manager and configuration errors.
 
 use e2e::{PROJECT_ID, REGION, Sandbox, invoke_err, invoke_ok};
+use harness::Ec2Fixtures;
 use serde_json::{Value, json};
 
 fn endpoint(result: &Value, index: usize) -> &Value {

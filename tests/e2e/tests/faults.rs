@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use atlas_sim::{AuthMode, Fault, FaultKind, FaultMatcher, RequestRecord, TOKEN_PATH};
 use e2e::{CLIENT_ID, PUBLIC_KEY, REGION, Sandbox, invoke_err, invoke_ok};
-use harness::{FunctionProcess, Invocation};
+use harness::{Ec2Fixtures, FunctionProcess, Invocation};
 use serde_json::{Value, json};
 
 const CREATE_EVENT: &str = "create-interface-one-subnet";

@@ -3,7 +3,7 @@
 
 use atlas_sim::ConnectionStatus;
 use e2e::{PROJECT_ID, REGION, Sandbox, invoke_ok};
-use harness::FunctionProcess;
+use harness::{Ec2Fixtures, FunctionProcess};
 use serde_json::Value;
 
 const LINKED_TAG: &str = "atlas-privatelink-linker:linked";

@@ -20,7 +20,7 @@ pub mod runtime;
 pub mod workspace;
 
 pub use error::HarnessError;
-pub use moto::Moto;
+pub use moto::{Ec2Fixtures, Moto, MotoAccount};
 pub use runtime::{FunctionProcess, InitError, Invocation};
 
 /// Dummy credentials given to every process the harness starts.

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use harness::error::MOTO_INSTALL_HINT;
-use harness::{FunctionProcess, HarnessError, Invocation, Moto, workspace};
+use harness::{Ec2Fixtures, FunctionProcess, HarnessError, Invocation, Moto, workspace};
 use serde_json::json;
 
 const REGION: &str = "us-east-1";
@@ -53,6 +53,32 @@ async fn interface_endpoint_lifecycle() {
         .await);
     let state = ok(moto.describe_state(REGION, &endpoint_id).await);
     assert_eq!(state.as_deref(), Some("deleted"));
+}
+
+#[tokio::test]
+async fn accounts_keep_their_endpoints_apart() {
+    let moto = start_moto().await;
+    let other = moto.account("444455556666");
+    let (vpc_id, subnet_ids) = ok(other.create_vpc_with_subnets(REGION, 1).await);
+    let endpoint_id = ok(other
+        .create_interface_endpoint(REGION, &vpc_id, &subnet_ids, SERVICE_NAME)
+        .await);
+
+    let state = ok(other.describe_state(REGION, &endpoint_id).await);
+    assert_eq!(state.as_deref(), Some("available"));
+    let described = other
+        .ec2_client(REGION)
+        .describe_vpc_endpoints()
+        .vpc_endpoint_ids(&endpoint_id)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("DescribeVpcEndpoints failed: {e:?}"));
+    assert_eq!(
+        described.vpc_endpoints()[0].owner_id(),
+        Some("444455556666")
+    );
+    let from_default = ok(moto.describe_state(REGION, &endpoint_id).await);
+    assert_eq!(from_default, None, "the default account does not see it");
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@ use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::VpcEndpointType;
 use serde_json::Value;
 
-use super::Moto;
+use super::{Moto, MotoAccount};
 use crate::HarnessError;
 
 /// CIDR block of every VPC the fixtures create. Subnet `i` gets
@@ -12,10 +12,16 @@ use crate::HarnessError;
 const VPC_CIDR: &str = "10.0.0.0/16";
 const MAX_SUBNETS: usize = 256;
 
-impl Moto {
+/// The EC2 fixtures, for moto's default account ([`Moto`]) and for any other account
+/// ([`MotoAccount`]).
+#[allow(async_fn_in_trait)]
+pub trait Ec2Fixtures {
+    /// EC2 client for `region` in the fixture's account.
+    fn ec2(&self, region: &str) -> aws_sdk_ec2::Client;
+
     /// Creates a VPC with `subnet_count` subnets spread over the region's
     /// availability zones, and returns the VPC id and the subnet ids.
-    pub async fn create_vpc_with_subnets(
+    async fn create_vpc_with_subnets(
         &self,
         region: &str,
         subnet_count: usize,
@@ -29,7 +35,7 @@ impl Moto {
                 ),
             });
         }
-        let ec2 = self.ec2_client(region);
+        let ec2 = self.ec2(region);
 
         let zones = ec2
             .describe_availability_zones()
@@ -79,7 +85,7 @@ impl Moto {
 
     /// Creates an interface endpoint in `vpc_id` and returns its id. moto
     /// accepts any service name and creates the endpoint as `available`.
-    pub async fn create_interface_endpoint(
+    async fn create_interface_endpoint(
         &self,
         region: &str,
         vpc_id: &str,
@@ -87,7 +93,7 @@ impl Moto {
         service_name: &str,
     ) -> Result<String, HarnessError> {
         let output = self
-            .ec2_client(region)
+            .ec2(region)
             .create_vpc_endpoint()
             .vpc_endpoint_type(VpcEndpointType::Interface)
             .vpc_id(vpc_id)
@@ -101,13 +107,13 @@ impl Moto {
 
     /// Creates a route table in `vpc_id` and a gateway endpoint attached to
     /// it, and returns the endpoint id.
-    pub async fn create_gateway_endpoint(
+    async fn create_gateway_endpoint(
         &self,
         region: &str,
         vpc_id: &str,
         service_name: &str,
     ) -> Result<String, HarnessError> {
-        let ec2 = self.ec2_client(region);
+        let ec2 = self.ec2(region);
         let route_table = ec2
             .create_route_table()
             .vpc_id(vpc_id)
@@ -133,13 +139,13 @@ impl Moto {
 
     /// Deletes VPC endpoints. Fails if the response lists any of them as
     /// unsuccessful, which moto 5.2.5 never does, even for unknown ids.
-    pub async fn delete_endpoints(
+    async fn delete_endpoints(
         &self,
         region: &str,
         endpoint_ids: &[String],
     ) -> Result<(), HarnessError> {
         let output = self
-            .ec2_client(region)
+            .ec2(region)
             .delete_vpc_endpoints()
             .set_vpc_endpoint_ids(Some(endpoint_ids.to_vec()))
             .send()
@@ -170,13 +176,13 @@ impl Moto {
 
     /// Returns the state of a VPC endpoint as sent on the wire (`available`,
     /// `deleted`, ...), or `None` if moto does not know the id.
-    pub async fn describe_state(
+    async fn describe_state(
         &self,
         region: &str,
         endpoint_id: &str,
     ) -> Result<Option<String>, HarnessError> {
         let result = self
-            .ec2_client(region)
+            .ec2(region)
             .describe_vpc_endpoints()
             .vpc_endpoint_ids(endpoint_id)
             .send()
@@ -195,7 +201,21 @@ impl Moto {
             .and_then(|e| e.state())
             .map(|s| s.as_str().to_owned()))
     }
+}
 
+impl Ec2Fixtures for Moto {
+    fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
+        self.ec2_client(region)
+    }
+}
+
+impl Ec2Fixtures for MotoAccount<'_> {
+    fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
+        self.ec2_client(region)
+    }
+}
+
+impl Moto {
     /// Creates a secret whose value is `value` serialized as JSON, and returns
     /// its ARN.
     pub async fn create_secret(

@@ -28,6 +28,8 @@
 
 mod fixtures;
 
+pub use fixtures::Ec2Fixtures;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -35,7 +37,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_ec2::config::{Credentials, SharedCredentialsProvider};
+use aws_sdk_ec2::config::interceptors::BeforeTransmitInterceptorContextMut;
+use aws_sdk_ec2::config::{
+    ConfigBag, Credentials, Intercept, RuntimeComponents, SharedCredentialsProvider,
+};
+use aws_sdk_ec2::error::BoxError;
 use tokio::process::{Child, Command};
 
 use crate::output::{LogBuffer, capture_lines};
@@ -151,9 +157,62 @@ impl Moto {
         aws_sdk_ec2::Client::new(&self.sdk_config(region))
     }
 
+    /// Another account of this server, for fixtures owned by that account.
+    pub fn account(&self, account_id: &str) -> MotoAccount<'_> {
+        MotoAccount {
+            moto: self,
+            account_id: account_id.to_owned(),
+        }
+    }
+
     /// Secrets Manager client for `region` that sends requests to this server.
     pub fn secrets_client(&self, region: &str) -> aws_sdk_secretsmanager::Client {
         aws_sdk_secretsmanager::Client::new(&self.sdk_config(region))
+    }
+}
+
+/// One account of a running moto server other than its default one. moto keeps each account's
+/// resources apart, and takes the account of a request from its `x-moto-account-id` header.
+/// The functions under test reach other accounts through STS instead, as they do in AWS.
+pub struct MotoAccount<'a> {
+    moto: &'a Moto,
+    account_id: String,
+}
+
+impl MotoAccount<'_> {
+    pub fn account_id(&self) -> &str {
+        &self.account_id
+    }
+
+    /// EC2 client for `region` whose requests act in this account.
+    pub fn ec2_client(&self, region: &str) -> aws_sdk_ec2::Client {
+        let config = aws_sdk_ec2::config::Builder::from(&self.moto.sdk_config(region))
+            .interceptor(AccountHeader(self.account_id.clone()))
+            .build();
+        aws_sdk_ec2::Client::from_conf(config)
+    }
+}
+
+/// Adds moto's account header to every request.
+#[derive(Debug)]
+struct AccountHeader(String);
+
+impl Intercept for AccountHeader {
+    fn name(&self) -> &'static str {
+        "MotoAccountHeader"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        context
+            .request_mut()
+            .headers_mut()
+            .insert("x-moto-account-id", self.0.clone());
+        Ok(())
     }
 }
 

@@ -1,0 +1,182 @@
+//! Endpoints in another account, end to end: the function reads EC2 there through a role it
+//! assumes with moto's STS, and moto serves the assumed credentials in the role's account as AWS
+//! does. The endpoints are created in that account of moto, so the function's own credentials
+//! cannot read them.
+
+use e2e::{OTHER_ACCOUNT, REGION, SAMPLE_ENDPOINTS, SAMPLE_VPC, Sandbox, invoke_err, invoke_ok};
+use harness::runtime::FUNCTION_ACCOUNT_ID;
+use harness::{Ec2Fixtures, FunctionProcess};
+use serde_json::Value;
+
+const ROLE_NAME: &str = "platform/atlas-privatelink-linker-read";
+const LINKED_TAG: &str = "atlas-privatelink-linker:linked";
+/// The log line the function writes when it first reads EC2 through the role in an account.
+const ASSUMING: &str = "reading EC2 in another account through an assumed role";
+
+/// Loads a sample event as if `account` made the call, with the sandbox's ids.
+fn event_from(name: &str, account: &str, vpc_id: &str, vpce: &str) -> Value {
+    let event = harness::events::load_event(name).expect("sample event loads");
+    harness::events::rewrite_ids(
+        &event,
+        [
+            (FUNCTION_ACCOUNT_ID, account),
+            (SAMPLE_VPC, vpc_id),
+            (SAMPLE_ENDPOINTS[0], vpce),
+        ],
+    )
+}
+
+fn with(sandbox: &Sandbox, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut env = sandbox.env();
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    env
+}
+
+async fn tag_keys(sandbox: &Sandbox, account: &str, vpce: &str) -> Vec<String> {
+    let output = sandbox
+        .moto
+        .account(account)
+        .ec2_client(REGION)
+        .describe_vpc_endpoints()
+        .vpc_endpoint_ids(vpce)
+        .send()
+        .await
+        .expect("endpoint described");
+    output.vpc_endpoints()[0]
+        .tags()
+        .iter()
+        .filter_map(|t| t.key().map(str::to_owned))
+        .collect()
+}
+
+fn logged(function: &FunctionProcess, text: &str) -> bool {
+    function.logs().iter().any(|line| line.contains(text))
+}
+
+#[tokio::test]
+async fn links_and_unlinks_through_the_role() {
+    let sandbox = Sandbox::start().await;
+    let (vpc_id, vpce) = sandbox.create_endpoint_in(OTHER_ACCOUNT).await;
+    let env = with(&sandbox, &[("CROSS_ACCOUNT_ROLE_NAME", ROLE_NAME)]);
+    let function = sandbox.function(&env).await;
+
+    let create = event_from("create-interface-one-subnet", OTHER_ACCOUNT, &vpc_id, &vpce);
+    let result = invoke_ok(&function, &create).await;
+
+    let linked = &result["endpoints"][0];
+    assert_eq!(linked["action"], "linked", "{result}");
+    assert_eq!(linked["ec2State"], "available");
+    assert_eq!(linked["atlasStatus"], "AVAILABLE");
+    assert_eq!(linked["verdict"], "inSync");
+    assert!(
+        tag_keys(&sandbox, OTHER_ACCOUNT, &vpce)
+            .await
+            .contains(&LINKED_TAG.to_owned()),
+        "the linked tag is set in the endpoint's account"
+    );
+    let role_arn = format!("arn:aws:iam::{OTHER_ACCOUNT}:role/{ROLE_NAME}");
+    assert!(logged(&function, &role_arn), "the log names the role");
+
+    sandbox
+        .moto
+        .account(OTHER_ACCOUNT)
+        .delete_endpoints(REGION, std::slice::from_ref(&vpce))
+        .await
+        .expect("endpoint deleted");
+    let delete = event_from("delete-one", OTHER_ACCOUNT, &vpc_id, &vpce);
+    let result = invoke_ok(&function, &delete).await;
+
+    let unlinked = &result["endpoints"][0];
+    assert_eq!(unlinked["action"], "unlinked", "{result}");
+    assert_eq!(unlinked["ec2State"], "deleted");
+    assert_eq!(unlinked["verdict"], "inSync");
+    assert!(sandbox.linked().await.is_empty());
+}
+
+#[tokio::test]
+async fn other_account_without_role_fails_with_configuration_error() {
+    let sandbox = Sandbox::start().await;
+    let (vpc_id, vpce) = sandbox.create_endpoint_in(OTHER_ACCOUNT).await;
+    let function = sandbox.function(&sandbox.env()).await;
+
+    let create = event_from("create-interface-one-subnet", OTHER_ACCOUNT, &vpc_id, &vpce);
+    let (error_type, message) = invoke_err(&function, &create).await;
+
+    assert_eq!(error_type, "Configuration");
+    assert!(message.contains("CROSS_ACCOUNT_ROLE_NAME"), "{message}");
+    assert!(message.contains(OTHER_ACCOUNT), "{message}");
+    assert!(sandbox.linked().await.is_empty());
+    assert_eq!(sandbox.atlas_requests("POST", "/endpoint/"), 0);
+}
+
+#[tokio::test]
+async fn account_outside_allow_list_is_never_assumed() {
+    let sandbox = Sandbox::start().await;
+    let (vpc_id, vpce) = sandbox.create_endpoint_in(OTHER_ACCOUNT).await;
+    let env = with(
+        &sandbox,
+        &[
+            ("CROSS_ACCOUNT_ROLE_NAME", ROLE_NAME),
+            ("ALLOWED_ACCOUNT_IDS", FUNCTION_ACCOUNT_ID),
+        ],
+    );
+    let function = sandbox.function(&env).await;
+
+    let create = event_from("create-interface-one-subnet", OTHER_ACCOUNT, &vpc_id, &vpce);
+    let result = invoke_ok(&function, &create).await;
+
+    assert_eq!(result["outcome"], "ignored");
+    let reason = result["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("account 444455556666 is not in ALLOWED_ACCOUNT_IDS"),
+        "{result}"
+    );
+    assert!(!logged(&function, ASSUMING), "no role was assumed");
+    assert!(sandbox.linked().await.is_empty());
+}
+
+#[tokio::test]
+async fn sweep_finds_endpoints_in_allowed_accounts() {
+    let sandbox = Sandbox::start().await;
+    let (_, vpce) = sandbox.create_endpoint_in(OTHER_ACCOUNT).await;
+    let binary = harness::workspace::built_binary("linker-reconcile")
+        .unwrap_or_else(|e| panic!("{e}; build it first with `cargo build -p linker-reconcile`"));
+    let scheduled = harness::events::load_event("reconcile-scheduled").expect("event loads");
+
+    // Without the role, the sweep reads only the function's own account.
+    let allowed = format!("{FUNCTION_ACCOUNT_ID},{OTHER_ACCOUNT}");
+    let own_only = with(&sandbox, &[("ALLOWED_ACCOUNT_IDS", &allowed)]);
+    let function = FunctionProcess::spawn(&binary, &own_only)
+        .await
+        .expect("function starts");
+    let result = invoke_ok(&function, &scheduled).await;
+    assert_eq!(
+        result["endpoints"].as_array().map(Vec::len),
+        Some(0),
+        "{result}"
+    );
+    drop(function);
+
+    let env = with(
+        &sandbox,
+        &[
+            ("CROSS_ACCOUNT_ROLE_NAME", ROLE_NAME),
+            ("ALLOWED_ACCOUNT_IDS", &allowed),
+        ],
+    );
+    let function = FunctionProcess::spawn(&binary, &env)
+        .await
+        .expect("function starts");
+    let result = invoke_ok(&function, &scheduled).await;
+
+    let healed = &result["endpoints"][0];
+    assert_eq!(healed["vpcEndpointId"], vpce.as_str(), "{result}");
+    assert_eq!(healed["action"], "linked");
+    assert_eq!(result["summary"]["linked"], 1);
+    assert_eq!(sandbox.linked().await.len(), 1);
+    assert!(
+        tag_keys(&sandbox, OTHER_ACCOUNT, &vpce)
+            .await
+            .contains(&LINKED_TAG.to_owned())
+    );
+}
