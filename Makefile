@@ -20,7 +20,8 @@ OFFLINE_ENV := AWS_EC2_METADATA_DISABLED=true AWS_DEFAULT_REGION=us-east-1 \
 	CDK_DISABLE_CLI_TELEMETRY=true CDK_DISABLE_VERSION_CHECK=true
 
 # Context for the check synthesis: every optional setting is set, so the synthesized templates
-# hold every conditional resource and statement that template.yaml can produce. Settings with a
+# hold every conditional resource and statement that template.yaml can produce. The cross-account
+# settings are the exception: infra/checks synthesizes the app with them itself. Settings with a
 # default (dryRun, waitBudgetSeconds, reconcileSchedule, mismatchAgeLimitMinutes and others) stay
 # unset, so infra/checks compares the CDK defaults with the parameter defaults of template.yaml.
 # The values are placeholders, and none of them points at a real Atlas or AWS endpoint.

@@ -7,20 +7,32 @@ given (the Makefile's infra-check target does both):
 
 The event pattern checks use moto's implementation of EventBridge pattern matching, which is a
 reimplementation and not EventBridge itself.
+
+CrossAccountTest runs the CDK app again, with crossAccountRoleName and the forwarders' read-role
+keys, which the check synthesis leaves unset. It runs the app command of infra/cdk.json in
+infra/, so infra/node_modules must be installed.
 """
 
 import copy
 import json
 import os
+import re
+import shlex
+import subprocess
+import tempfile
 import unittest
 from collections import Counter
 from pathlib import Path
 
+from cfnlint.api import ManualArgs, lint_file
 from cfnlint.decode import decode
 from moto.events.models import EventPattern
 from samtranslator.translator.transform import transform
 
+from cfn_resolve import resolve_template, rule_violations
+
 REPOSITORY = Path(__file__).resolve().parents[2]
+CDK_APP_DIRECTORY = REPOSITORY / "infra"
 SAM_TEMPLATE = REPOSITORY / "template.yaml"
 SAM_FORWARDER = REPOSITORY / "infra" / "sam" / "forwarder.yaml"
 CDK_OUT = Path(os.environ.get("CDK_OUT", REPOSITORY / "infra" / "cdk.out"))
@@ -60,6 +72,11 @@ CONDITIONED_STATEMENTS = {
 LINKED_TAG_KEY = "atlas-privatelink-linker:linked"
 REPAIRED_TAG_KEY = "atlas-privatelink-linker:repaired"
 
+# Conditions that are false in every template of the check synthesis, because CDK_CHECK_CONTEXT in
+# the Makefile sets neither crossAccountRoleName nor the forwarders' read-role keys. The
+# comparisons with that synthesis treat them as false, and CrossAccountTest covers them.
+UNSET_IN_CHECK_SYNTHESIS = frozenset({"HasCrossAccountRoleName", "CreateLinkerReadRole"})
+
 
 def load_yaml_template(path: Path) -> dict:
     """Loads a CloudFormation YAML template, short-form tags included, as plain JSON data."""
@@ -69,11 +86,35 @@ def load_yaml_template(path: Path) -> dict:
     return json.loads(json.dumps(template))
 
 
-def load_cdk_template(stack_name: str) -> dict:
-    path = CDK_OUT / f"{stack_name}.template.json"
+def load_cdk_template(stack_name: str, cdk_out: Path = CDK_OUT) -> dict:
+    path = cdk_out / f"{stack_name}.template.json"
     if not path.exists():
-        raise AssertionError(f"{path} not found: run `cdk synth` into {CDK_OUT} first (make infra-check does).")
+        raise AssertionError(f"{path} not found: run `cdk synth` into {cdk_out} first (make infra-check does).")
     return json.loads(path.read_text())
+
+
+def synthesize_cdk_app(context: dict[str, str], output: Path) -> Path:
+    """Runs the CDK app with context and writes its cloud assembly to output, as `cdk synth` would.
+
+    It runs the app command of infra/cdk.json with the CDK_OUTDIR and CDK_CONTEXT_JSON variables
+    that the CDK CLI passes, without the CLI, so no AWS credential lookup takes place. The
+    stacks get no account, as in the check synthesis.
+    """
+    command = json.loads((CDK_APP_DIRECTORY / "cdk.json").read_text())["app"]
+    environment = {key: value for key, value in os.environ.items() if key not in ("CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION")}
+    environment.update(CDK_OUTDIR=str(output), CDK_CONTEXT_JSON=json.dumps(context))
+    result = subprocess.run(
+        shlex.split(command),
+        cwd=CDK_APP_DIRECTORY,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"`{command}` in {CDK_APP_DIRECTORY} failed with exit code {result.returncode}: {result.stderr}")
+    return output
 
 
 def cdk_forwarder_stack_names() -> list[str]:
@@ -102,15 +143,22 @@ def translate_sam(template: dict) -> dict:
     return transform(template, {}, NoManagedPolicies())
 
 
-def take_true_branches(value):
-    """Resolves every Fn::If to its first branch and drops AWS::NoValue, as if every condition held."""
+def take_true_branches(value, false_conditions: frozenset = frozenset()):
+    """Resolves every Fn::If to its first branch and drops AWS::NoValue, as if every condition held.
+
+    The conditions in false_conditions take the second branch instead.
+    """
+    no_value = {"Ref": "AWS::NoValue"}
     if isinstance(value, list):
-        resolved = [take_true_branches(item) for item in value]
-        return [item for item in resolved if item != {"Ref": "AWS::NoValue"}]
+        resolved = [take_true_branches(item, false_conditions) for item in value]
+        return [item for item in resolved if item != no_value]
     if isinstance(value, dict):
         if set(value) == {"Fn::If"}:
-            return take_true_branches(value["Fn::If"][1])
-        return {key: take_true_branches(item) for key, item in value.items()}
+            condition, true_branch, false_branch = value["Fn::If"]
+            branch = false_branch if condition in false_conditions else true_branch
+            return take_true_branches(branch, false_conditions)
+        resolved = {key: take_true_branches(item, false_conditions) for key, item in value.items()}
+        return {key: item for key, item in resolved.items() if item != no_value}
     return value
 
 
@@ -183,14 +231,14 @@ def policy_statements(template: dict) -> list[dict]:
     return take_true_branches(statements)
 
 
-def function_role_statements(template: dict, function_prefix: str) -> dict[str, dict]:
+def function_role_statements(template: dict, function_prefix: str, false_conditions: frozenset = frozenset()) -> dict[str, dict]:
     """Returns the inline statements of the execution role of the function, by Sid."""
     function = resource_with_prefix(template, "AWS::Lambda::Function", function_prefix)
     role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
     role = template["Resources"][role_id]
     statements = []
     for policy in role["Properties"]["Policies"]:
-        statements += take_true_branches(policy["PolicyDocument"]["Statement"])
+        statements += take_true_branches(policy["PolicyDocument"]["Statement"], false_conditions)
     return {statement["Sid"]: statement for statement in statements}
 
 
@@ -378,7 +426,7 @@ class PermissionsTest(unittest.TestCase):
 
     def test_role_statements_match(self):
         for function in FUNCTIONS:
-            sam = function_role_statements(self.sam, function)
+            sam = function_role_statements(self.sam, function, UNSET_IN_CHECK_SYNTHESIS)
             cdk = function_role_statements(self.cdk, function)
             with self.subTest(function=function):
                 self.assertEqual(sorted(sam), sorted(cdk))
@@ -425,12 +473,12 @@ class PermissionsTest(unittest.TestCase):
                 with self.subTest(source=source, function=function):
                     self.assertEqual("sqs:SendMessage" in actions, function == EVENTS_FUNCTION)
 
-    def test_no_role_assumes_roles(self):
+    def test_only_cross_account_statement_assumes_roles(self):
         for source, template in (("template.yaml", self.sam), (f"CDK {LINKER_STACK}", self.cdk)):
             for function in FUNCTIONS:
                 for sid, statement in function_role_statements(template, function).items():
                     with self.subTest(source=source, function=function, sid=sid):
-                        self.assertNotIn("sts:AssumeRole", actions_of(statement))
+                        self.assertEqual("sts:AssumeRole" in actions_of(statement), sid == "AssumeCrossAccountRole")
 
     def test_only_describe_uses_every_resource(self):
         for source, template in (("template.yaml", self.sam), (f"CDK {LINKER_STACK}", self.cdk)):
@@ -453,7 +501,9 @@ class ParityTest(unittest.TestCase):
 
     def resource_types(self, template: dict) -> Counter:
         return Counter(
-            resource["Type"] for resource in template["Resources"].values() if resource["Type"] != "AWS::CDK::Metadata"
+            resource["Type"]
+            for resource in template["Resources"].values()
+            if resource["Type"] != "AWS::CDK::Metadata" and resource.get("Condition") not in UNSET_IN_CHECK_SYNTHESIS
         )
 
     def test_same_resource_types(self):
@@ -470,18 +520,10 @@ class ParityTest(unittest.TestCase):
 
     def test_same_environment_names(self):
         for function in FUNCTIONS:
-            sam = self.function(self.sam, function)["Environment"]["Variables"]
+            sam = take_true_branches(self.function(self.sam, function)["Environment"]["Variables"], UNSET_IN_CHECK_SYNTHESIS)
             cdk = self.function(self.cdk, function)["Environment"]["Variables"]
             with self.subTest(function=function):
                 self.assertEqual(sorted(sam), sorted(cdk))
-
-    def test_no_cross_account_role_name(self):
-        """The functions stop at start when CROSS_ACCOUNT_ROLE_NAME is set, so no template may set it."""
-        self.assertNotIn("CrossAccountRoleName", load_yaml_template(SAM_TEMPLATE)["Parameters"])
-        for source, template in (("template.yaml", self.sam), (f"CDK {LINKER_STACK}", self.cdk)):
-            for function in FUNCTIONS:
-                with self.subTest(source=source, function=function):
-                    self.assertNotIn("CROSS_ACCOUNT_ROLE_NAME", self.function(template, function)["Environment"]["Variables"])
 
     def test_same_function_settings(self):
         keys = ("Runtime", "Architectures", "Handler", "MemorySize", "Timeout")
@@ -573,6 +615,293 @@ class ParityTest(unittest.TestCase):
 
         self.assertEqual(metric_names(self.sam), metric_names(self.cdk))
 
+
+
+# Placeholders of the cross-account synthesis: the linker's account, the outputs of its stack, the
+# member role's name and the accounts the linker accepts.
+LINKER_ACCOUNT = "123456789012"
+EVENTS_ROLE_ARN = f"arn:aws:iam::{LINKER_ACCOUNT}:role/atlas-privatelink-linker-LinkerEventsRole-EXAMPLE"
+RECONCILE_ROLE_ARN = f"arn:aws:iam::{LINKER_ACCOUNT}:role/atlas-privatelink-linker-LinkerReconcileRole-EXAMPLE"
+READ_ROLE_NAME = "atlas-linker-read"
+MAIN_REGION = "us-east-1"
+FORWARDER_REGIONS = ("us-east-1", "us-west-2")
+ALLOWED_ACCOUNT_IDS = "111111111111,222222222222"
+READ_ROLE_LOGICAL_ID = "LinkerReadRole"
+ASSUME_ROLE_SID = "AssumeCrossAccountRole"
+
+# Statements of the member account's read role, resolved. IAM requires no particular order.
+READ_ROLE_STATEMENTS = [
+    {"Sid": "DescribeVpcEndpoints", "Effect": "Allow", "Action": "ec2:DescribeVpcEndpoints", "Resource": "*"},
+    {
+        "Sid": "TagLinkedAndRepairedEndpoints",
+        "Effect": "Allow",
+        "Action": "ec2:CreateTags",
+        "Resource": "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:vpc-endpoint/*",
+        "Condition": {
+            "ForAllValues:StringEquals": {"aws:TagKeys": [LINKED_TAG_KEY, REPAIRED_TAG_KEY]},
+            "Null": {"aws:TagKeys": "false"},
+        },
+    },
+]
+
+
+class CrossAccountScenario:
+    """One run of the CDK app, with the template.yaml and forwarder.yaml parameters of the same settings."""
+
+    def __init__(self, allowed_account_ids: str, read_role_path: str, read_role_region: str):
+        """Empty strings leave a setting unset. An empty read_role_region means the main region."""
+        self.role_name_with_path = read_role_path.lstrip("/") + READ_ROLE_NAME
+        self.allowed_account_ids = allowed_account_ids.split(",") if allowed_account_ids else []
+        self.read_role_region = read_role_region or MAIN_REGION
+        self.context = {
+            "skipBundling": "true",
+            "mainRegion": MAIN_REGION,
+            "forwarderRegions": ",".join(FORWARDER_REGIONS),
+        }
+        self.linker_parameters = {}
+        self.forwarder_parameters = {}
+        settings = (
+            (self.linker_parameters, "AtlasProjectIds", "atlasProjectIds", "0123456789abcdef01234567"),
+            (self.linker_parameters, "AtlasCredentialsSecret", "atlasCredentialsSecret", "atlas-privatelink-linker/atlas"),
+            (self.linker_parameters, "AllowedAccountIds", "allowedAccountIds", allowed_account_ids),
+            (self.linker_parameters, "CrossAccountRoleName", "crossAccountRoleName", self.role_name_with_path),
+            (self.forwarder_parameters, "TargetRegion", "mainRegion", MAIN_REGION),
+            (self.forwarder_parameters, "TargetAccountId", "targetAccountId", LINKER_ACCOUNT),
+            (self.forwarder_parameters, "LinkerReadRoleName", "linkerReadRoleName", READ_ROLE_NAME),
+            (self.forwarder_parameters, "LinkerReadRolePath", "linkerReadRolePath", read_role_path),
+            (self.forwarder_parameters, "LinkerReadRoleRegion", "linkerReadRoleRegion", read_role_region),
+            (self.forwarder_parameters, "LinkerEventsRoleArn", "linkerEventsRoleArn", EVENTS_ROLE_ARN),
+            (self.forwarder_parameters, "LinkerReconcileRoleArn", "linkerReconcileRoleArn", RECONCILE_ROLE_ARN),
+        )
+        for parameters, parameter, key, value in settings:
+            if value:
+                parameters[parameter] = value
+                self.context[key] = value
+
+
+CROSS_ACCOUNT_SCENARIOS = {
+    # The grant covers the allowed accounts only, and the main region's forwarder creates a role with a path.
+    "allowed accounts, role path": CrossAccountScenario(ALLOWED_ACCOUNT_IDS, "/team/", ""),
+    # The grant covers every account, and the chosen region's forwarder creates a role without path.
+    "every account, chosen region": CrossAccountScenario("", "", "us-west-2"),
+}
+
+
+def without_cdk_hashes(value):
+    """Removes the 8-digit hash that the CDK appends to logical ids in Ref and Fn::GetAtt."""
+    if isinstance(value, list):
+        return [without_cdk_hashes(item) for item in value]
+    if isinstance(value, dict):
+        if set(value) == {"Fn::GetAtt"}:
+            logical_id, attribute = value["Fn::GetAtt"]
+            return {"Fn::GetAtt": [re.sub(r"[0-9A-F]{8}$", "", logical_id), attribute]}
+        if set(value) == {"Ref"}:
+            return {"Ref": re.sub(r"[0-9A-F]{8}$", "", value["Ref"])}
+        return {key: without_cdk_hashes(item) for key, item in value.items()}
+    return value
+
+
+def trusted_principals(role: dict) -> list[str]:
+    """Returns the sorted AWS principals of the role's trust policy."""
+    principals = []
+    for statement in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
+        principal = statement["Principal"]["AWS"]
+        principals += principal if isinstance(principal, list) else [principal]
+    return sorted(principals)
+
+
+def read_role(template: dict) -> dict | None:
+    """Returns the forwarder's read role, or None when the template does not create it."""
+    roles = [
+        resource
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::IAM::Role" and logical_id.startswith(READ_ROLE_LOGICAL_ID)
+    ]
+    if len(roles) > 1:
+        raise AssertionError(f"expected at most one {READ_ROLE_LOGICAL_ID}, found {len(roles)}")
+    return roles[0] if roles else None
+
+
+class CrossAccountTest(unittest.TestCase):
+    """SAM and CDK set CROSS_ACCOUNT_ROLE_NAME, grant sts:AssumeRole and create the read role alike.
+
+    Each scenario runs the CDK app once, and template.yaml and forwarder.yaml are resolved with the
+    parameters of the same settings.
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        cls.output = tempfile.TemporaryDirectory(prefix="cross-account-synth-")
+        sam_linker = translate_sam(load_yaml_template(SAM_TEMPLATE))
+        cls.sam_forwarder = load_yaml_template(SAM_FORWARDER)
+        cls.cdk_out = {}
+        cls.linkers = {}
+        cls.forwarders = {}
+        for index, (name, scenario) in enumerate(CROSS_ACCOUNT_SCENARIOS.items()):
+            cdk_out = synthesize_cdk_app(scenario.context, Path(cls.output.name) / f"scenario-{index}")
+            cls.cdk_out[name] = cdk_out
+            cls.linkers[name] = {
+                "SAM": resolve_template(sam_linker, scenario.linker_parameters, MAIN_REGION),
+                "CDK": resolve_template(load_cdk_template(LINKER_STACK, cdk_out), {}),
+            }
+            for region in FORWARDER_REGIONS:
+                cls.forwarders[name, region] = {
+                    "SAM": resolve_template(cls.sam_forwarder, scenario.forwarder_parameters, region),
+                    "CDK": resolve_template(load_cdk_template(f"{FORWARDER_PREFIX}{region}", cdk_out), {}),
+                }
+        # template.yaml with AllowedAccountIds but no CrossAccountRoleName, next to the check
+        # synthesis, which sets allowedAccountIds and leaves crossAccountRoleName unset.
+        without_role = dict(CROSS_ACCOUNT_SCENARIOS["allowed accounts, role path"].linker_parameters)
+        del without_role["CrossAccountRoleName"]
+        cls.linkers_without_role = {
+            "SAM": resolve_template(sam_linker, without_role, MAIN_REGION),
+            "CDK": resolve_template(load_cdk_template(LINKER_STACK), {}),
+        }
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.output.cleanup()
+
+    def read_roles(self):
+        """Yields (scenario, source, read role) for the forwarders that must create the role."""
+        for name, scenario in CROSS_ACCOUNT_SCENARIOS.items():
+            for source, template in self.forwarders[name, scenario.read_role_region].items():
+                role = read_role(template)
+                with self.subTest(scenario=name, source=source):
+                    self.assertIsNotNone(role, f"the {scenario.read_role_region} forwarder creates no {READ_ROLE_LOGICAL_ID}")
+                if role is not None:
+                    yield name, source, role
+
+    def environment(self, template: dict, function: str) -> dict:
+        return resource_with_prefix(template, "AWS::Lambda::Function", function)["Properties"]["Environment"]["Variables"]
+
+    def test_synthesized_templates_pass_cfn_lint(self):
+        # W3005 is skipped for the reason given in the Makefile's infra-check target.
+        for name, cdk_out in self.cdk_out.items():
+            for path in sorted(cdk_out.glob("*.template.json")):
+                with self.subTest(scenario=name, template=path.name):
+                    matches = lint_file(path, ManualArgs(ignore_checks=["W3005"]))
+                    self.assertEqual([str(match) for match in matches], [])
+
+    def test_same_environment(self):
+        for name, linker in self.linkers.items():
+            for function in FUNCTIONS:
+                with self.subTest(scenario=name, function=function):
+                    self.assertEqual(self.environment(linker["SAM"], function), self.environment(linker["CDK"], function))
+
+    def test_functions_get_role_name(self):
+        for name, linker in self.linkers.items():
+            expected = CROSS_ACCOUNT_SCENARIOS[name].role_name_with_path
+            for source, template in linker.items():
+                for function in FUNCTIONS:
+                    with self.subTest(scenario=name, source=source, function=function):
+                        self.assertEqual(self.environment(template, function)["CROSS_ACCOUNT_ROLE_NAME"], expected)
+
+    def test_same_role_statements(self):
+        for name, linker in self.linkers.items():
+            for function in FUNCTIONS:
+                sam = without_cdk_hashes(function_role_statements(linker["SAM"], function))
+                cdk = without_cdk_hashes(function_role_statements(linker["CDK"], function))
+                with self.subTest(scenario=name, function=function):
+                    self.assertEqual(sorted(sam), sorted(cdk))
+                for sid in sam.keys() & cdk.keys():
+                    with self.subTest(scenario=name, function=function, sid=sid):
+                        self.assertEqual(sam[sid], cdk[sid])
+
+    def test_grant_names_role_in_every_account(self):
+        for name, linker in self.linkers.items():
+            role_arn = f"arn:${{AWS::Partition}}:iam::*:role/{CROSS_ACCOUNT_SCENARIOS[name].role_name_with_path}"
+            for source, template in linker.items():
+                for function in FUNCTIONS:
+                    statement = function_role_statements(template, function)[ASSUME_ROLE_SID]
+                    with self.subTest(scenario=name, source=source, function=function):
+                        self.assertEqual(statement["Effect"], "Allow")
+                        self.assertEqual(statement["Action"], "sts:AssumeRole")
+                        self.assertEqual(statement["Resource"], role_arn)
+
+    def test_grant_condition_follows_allowed_accounts(self):
+        for name, linker in self.linkers.items():
+            allowed = CROSS_ACCOUNT_SCENARIOS[name].allowed_account_ids
+            expected = {"StringEquals": {"aws:ResourceAccount": allowed}} if allowed else None
+            for source, template in linker.items():
+                for function in FUNCTIONS:
+                    statement = function_role_statements(template, function)[ASSUME_ROLE_SID]
+                    with self.subTest(scenario=name, source=source, function=function):
+                        self.assertEqual(statement.get("Condition"), expected)
+
+    def test_no_grant_without_role_name(self):
+        for source, template in self.linkers_without_role.items():
+            for function in FUNCTIONS:
+                actions = [action for statement in function_role_statements(template, function).values() for action in actions_of(statement)]
+                with self.subTest(source=source, function=function):
+                    self.assertNotIn("sts:AssumeRole", actions)
+                    self.assertNotIn("CROSS_ACCOUNT_ROLE_NAME", self.environment(template, function))
+                    self.assertIn("ALLOWED_ACCOUNT_IDS", self.environment(template, function))
+
+    def test_read_role_in_one_region(self):
+        for (name, region), forwarder in self.forwarders.items():
+            expected = region == CROSS_ACCOUNT_SCENARIOS[name].read_role_region
+            for source, template in forwarder.items():
+                with self.subTest(scenario=name, region=region, source=source):
+                    self.assertEqual(read_role(template) is not None, expected)
+                    self.assertEqual("LinkerReadRoleArn" in template["Outputs"], expected)
+
+    def test_no_read_role_by_default(self):
+        sam = resolve_template(self.sam_forwarder, {"TargetRegion": MAIN_REGION, "TargetAccountId": LINKER_ACCOUNT}, MAIN_REGION)
+        self.assertIsNone(read_role(sam))
+        for stack_name in cdk_forwarder_stack_names():
+            with self.subTest(stack=stack_name):
+                self.assertIsNone(read_role(load_cdk_template(stack_name)))
+
+    def test_same_read_role(self):
+        roles = {(name, source): role["Properties"] for name, source, role in self.read_roles()}
+        for name in CROSS_ACCOUNT_SCENARIOS:
+            if (name, "SAM") not in roles or (name, "CDK") not in roles:
+                continue
+            for key in ("RoleName", "Path", "Description", "Policies"):
+                with self.subTest(scenario=name, key=key):
+                    self.assertEqual(roles[name, "SAM"].get(key), roles[name, "CDK"].get(key))
+
+    def test_read_role_name_and_path(self):
+        for name, source, role in self.read_roles():
+            path = role["Properties"].get("Path", "/")
+            with self.subTest(scenario=name, source=source):
+                self.assertEqual(path.lstrip("/") + role["Properties"]["RoleName"], CROSS_ACCOUNT_SCENARIOS[name].role_name_with_path)
+
+    def test_read_role_trusts_only_linker_roles(self):
+        for name, source, role in self.read_roles():
+            with self.subTest(scenario=name, source=source):
+                self.assertEqual(trusted_principals(role), sorted([EVENTS_ROLE_ARN, RECONCILE_ROLE_ARN]))
+            for statement in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
+                with self.subTest(scenario=name, source=source, statement=statement):
+                    self.assertEqual(statement["Effect"], "Allow")
+                    self.assertEqual(statement["Action"], "sts:AssumeRole")
+                    self.assertEqual(set(statement), {"Effect", "Principal", "Action"})
+
+    def test_read_role_permissions(self):
+        for name, source, role in self.read_roles():
+            statements = [statement for policy in role["Properties"]["Policies"] for statement in policy["PolicyDocument"]["Statement"]]
+            with self.subTest(scenario=name, source=source):
+                self.assertEqual(sorted(statements, key=lambda statement: statement["Sid"]), READ_ROLE_STATEMENTS)
+                self.assertNotIn("ManagedPolicyArns", role["Properties"])
+
+    def test_same_forwarder_resources(self):
+        for (name, region), forwarder in self.forwarders.items():
+            sam, cdk = forwarder["SAM"], forwarder["CDK"]
+            with self.subTest(scenario=name, region=region):
+                self.assertEqual(
+                    Counter(resource["Type"] for resource in sam["Resources"].values()),
+                    Counter(resource["Type"] for resource in cdk["Resources"].values() if resource["Type"] != "AWS::CDK::Metadata"),
+                )
+                self.assertEqual(sorted(sam["Outputs"]), sorted(cdk["Outputs"]))
+
+    def test_read_role_needs_both_linker_roles(self):
+        scenario = CROSS_ACCOUNT_SCENARIOS["allowed accounts, role path"]
+        self.assertEqual(rule_violations(self.sam_forwarder, scenario.forwarder_parameters, MAIN_REGION), [])
+        for missing in ("LinkerEventsRoleArn", "LinkerReconcileRoleArn"):
+            parameters = {key: value for key, value in scenario.forwarder_parameters.items() if key != missing}
+            with self.subTest(missing=missing):
+                self.assertEqual(rule_violations(self.sam_forwarder, parameters, MAIN_REGION), ["LinkerReadRoleTrustsBothFunctions"])
 
 if __name__ == "__main__":
     unittest.main()

@@ -2,7 +2,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { ForwarderStack } from './forwarder-stack';
 import { LinkerStack } from './linker-stack';
 import { forwarderStackName, LINKER_STACK_NAME } from './names';
-import { readAccountId, readLinkerSettings, readRegion, readRegions } from './settings';
+import { readAccountId, readLinkerReadRoleSettings, readLinkerSettings, readRegion, readRegions } from './settings';
 
 export interface BuildStacksOptions {
   /** Path of the Cargo workspace's Cargo.toml. */
@@ -25,6 +25,10 @@ export interface BuildStacksOptions {
  * - targetAccountId: the linker's account, for forwarders deployed from another account.
  * - forwarderAlarmTopicName: an SNS topic of this name in each forwarder region receives the
  *   forwarder's alarm notifications.
+ * - linkerReadRoleName, linkerReadRolePath, linkerReadRoleRegion, linkerEventsRoleArn and
+ *   linkerReconcileRoleArn: the role through which the linker functions read this account's
+ *   endpoints, created by the forwarder in linkerReadRoleRegion (by default mainRegion). See
+ *   readLinkerReadRoleSettings.
  */
 export function buildStacks(app: App, options: BuildStacksOptions): Stack[] {
   const read = (key: string): unknown => app.node.tryGetContext(key);
@@ -50,6 +54,14 @@ export function buildStacks(app: App, options: BuildStacksOptions): Stack[] {
   }
   const targetAccountId = readAccountId(read, 'targetAccountId');
   const alarmTopicName = read('forwarderAlarmTopicName');
+  const linkerReadRole = forwarderRegions.length > 0 ? readLinkerReadRoleSettings(read, mainRegion as string) : undefined;
+  // IAM roles are global, so only the forwarder in linkerReadRole.region creates the role. Without
+  // a forwarder in that region, no stack would create it and nothing would report that.
+  if (linkerReadRole !== undefined && !forwarderRegions.includes(linkerReadRole.region)) {
+    throw new Error(
+      `No forwarder creates the read role: linkerReadRoleRegion (by default mainRegion) is ${linkerReadRole.region}, which forwarderRegions (${forwarderRegions.join(',')}) does not contain. Add the region to forwarderRegions, or set linkerReadRoleRegion to one of them.`,
+    );
+  }
   for (const region of forwarderRegions) {
     stacks.push(
       new ForwarderStack(app, forwarderStackName(region), {
@@ -58,6 +70,7 @@ export function buildStacks(app: App, options: BuildStacksOptions): Stack[] {
         targetRegion: mainRegion as string,
         targetAccountId,
         alarmTopicName: typeof alarmTopicName === 'string' && alarmTopicName !== '' ? alarmTopicName : undefined,
+        linkerReadRole,
       }),
     );
   }

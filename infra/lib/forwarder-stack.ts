@@ -8,6 +8,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { VPC_ENDPOINT_EVENT_PATTERN } from './event-pattern';
+import { createLinkerReadRole } from './linker-read-role';
+import { LinkerReadRoleSettings } from './settings';
 
 export interface ForwarderStackProps extends StackProps {
   /**
@@ -19,6 +21,11 @@ export interface ForwarderStackProps extends StackProps {
   readonly targetAccountId?: string;
   /** Name of the SNS topic in this stack's region and account that receives alarm and OK notifications. */
   readonly alarmTopicName?: string;
+  /**
+   * Role through which the linker functions read this account's endpoints. Every forwarder of the
+   * account may get the same settings, and only the one in `linkerReadRole.region` creates the role.
+   */
+  readonly linkerReadRole?: LinkerReadRoleSettings;
 }
 
 /**
@@ -30,6 +37,8 @@ export class ForwarderStack extends Stack {
   readonly rule: events.Rule;
   readonly deadLetterQueue: sqs.Queue;
   readonly targetBusArn: string;
+  /** The read role, when this stack's region is `linkerReadRole.region`. */
+  readonly linkerReadRole?: iam.Role;
 
   constructor(scope: Construct, id: string, props: ForwarderStackProps) {
     super(scope, id, props);
@@ -120,5 +129,13 @@ export class ForwarderStack extends Stack {
     new CfnOutput(this, 'ForwardRuleArn', { description: 'ARN of the forwarding rule', value: this.rule.ruleArn });
     new CfnOutput(this, 'TargetEventBusArn', { description: 'ARN of the event bus that receives the forwarded events', value: this.targetBusArn });
     new CfnOutput(this, 'ForwardDeadLetterQueueUrl', { description: 'URL of the forwarder\'s dead-letter queue', value: this.deadLetterQueue.queueUrl });
+
+    if (props.linkerReadRole !== undefined && props.linkerReadRole.region === this.region) {
+      this.linkerReadRole = createLinkerReadRole(this, props.linkerReadRole);
+      new CfnOutput(this, 'LinkerReadRoleArn', {
+        description: 'ARN of the role that the linker functions assume in this account',
+        value: this.linkerReadRole.roleArn,
+      });
+    }
   }
 }

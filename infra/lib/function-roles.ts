@@ -40,31 +40,44 @@ export function eventsRoleStatements(
  * dead-letter queue statement because failed sweeps are not kept.
  */
 export function reconcileRoleStatements(stack: Stack, settings: LinkerSettings): iam.PolicyStatement[] {
-  return [
-    ...readStatements(stack, settings),
-    // The sweep sets one key per request, linked after it links an endpoint and repaired after it
-    // re-links a failed link. The Null condition rejects a request without tags, which
-    // ForAllValues alone would allow.
-    new iam.PolicyStatement({
-      sid: 'TagLinkedAndRepairedEndpoints',
-      actions: ['ec2:CreateTags'],
-      resources: [vpcEndpointArn(stack)],
-      conditions: {
-        'ForAllValues:StringEquals': { 'aws:TagKeys': [LINKED_TAG_KEY, REPAIRED_TAG_KEY] },
-        Null: { 'aws:TagKeys': 'false' },
-      },
-    }),
-  ];
+  // The sweep sets one key per request, linked after it links an endpoint and repaired after it
+  // re-links a failed link.
+  return [...readStatements(stack, settings), tagLinkedAndRepairedStatement(stack)];
 }
 
-/** Returns the statements both roles share, which describe endpoints and read the Atlas credentials. */
+/**
+ * Returns the statement that allows tagging the stack account's VPC endpoints with the linked and
+ * repaired keys and no other key. The Null condition rejects a request without tags, which
+ * ForAllValues alone would allow.
+ */
+export function tagLinkedAndRepairedStatement(stack: Stack): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'TagLinkedAndRepairedEndpoints',
+    actions: ['ec2:CreateTags'],
+    resources: [vpcEndpointArn(stack)],
+    conditions: {
+      'ForAllValues:StringEquals': { 'aws:TagKeys': [LINKED_TAG_KEY, REPAIRED_TAG_KEY] },
+      Null: { 'aws:TagKeys': 'false' },
+    },
+  });
+}
+
+/** Returns the statement that allows describing VPC endpoints, which supports no resource-level permissions. */
+export function describeVpcEndpointsStatement(): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'DescribeVpcEndpoints',
+    actions: ['ec2:DescribeVpcEndpoints'],
+    resources: ['*'],
+  });
+}
+
+/**
+ * Returns the statements both roles share, which describe endpoints, read the Atlas credentials
+ * and assume the cross-account role.
+ */
 function readStatements(stack: Stack, settings: LinkerSettings): iam.PolicyStatement[] {
   const statements = [
-    new iam.PolicyStatement({
-      sid: 'DescribeVpcEndpoints',
-      actions: ['ec2:DescribeVpcEndpoints'],
-      resources: ['*'],
-    }),
+    describeVpcEndpointsStatement(),
     new iam.PolicyStatement({
       sid: 'ReadAtlasCredentials',
       actions: ['secretsmanager:GetSecretValue'],
@@ -81,7 +94,24 @@ function readStatements(stack: Stack, settings: LinkerSettings): iam.PolicyState
       }),
     );
   }
+  if (settings.crossAccountRoleName !== undefined) {
+    statements.push(assumeCrossAccountRoleStatement(stack, settings.crossAccountRoleName, settings.allowedAccountIds));
+  }
   return statements;
+}
+
+/**
+ * Returns the statement that allows assuming the role of this name in any account, or only in
+ * `allowedAccountIds` when the list is not empty. The functions ignore events from accounts
+ * outside that list before they call AssumeRole.
+ */
+function assumeCrossAccountRoleStatement(stack: Stack, roleName: string, allowedAccountIds: string[]): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'AssumeCrossAccountRole',
+    actions: ['sts:AssumeRole'],
+    resources: [stack.formatArn({ service: 'iam', region: '', account: '*', resource: 'role', resourceName: roleName })],
+    conditions: allowedAccountIds.length > 0 ? { StringEquals: { 'aws:ResourceAccount': allowedAccountIds } } : undefined,
+  });
 }
 
 /** Returns the ARN of every VPC endpoint of the stack's account, in every region. */

@@ -255,6 +255,9 @@ export function functionEnvironment(settings: LinkerSettings): Record<string, st
   if (settings.optOutTag !== undefined) {
     environment.OPT_OUT_TAG = settings.optOutTag;
   }
+  if (settings.crossAccountRoleName !== undefined) {
+    environment.CROSS_ACCOUNT_ROLE_NAME = settings.crossAccountRoleName;
+  }
   environment.WAIT_BUDGET_SECONDS = String(settings.waitBudgetSeconds);
   return environment;
 }

@@ -26,6 +26,11 @@ export interface LinkerSettings {
   /** Tag key that makes the function ignore an endpoint. */
   readonly optOutTag?: string;
   /**
+   * Role, by name with an optional path such as `team/atlas-linker-read`, that both functions
+   * assume in the account of an event from another account. Passed as CROSS_ACCOUNT_ROLE_NAME.
+   */
+  readonly crossAccountRoleName?: string;
+  /**
    * Seconds both functions keep re-reading an endpoint whose link is still converging, passed as
    * WAIT_BUDGET_SECONDS. The functions cap it at half the invocation's remaining time.
    */
@@ -44,6 +49,24 @@ export interface LinkerSettings {
   readonly alarmTopicArn?: string;
 }
 
+/**
+ * Settings of the role that a forwarder creates in another account, so that the linker functions
+ * can describe and tag that account's VPC endpoints. The parameters of the same names in
+ * infra/sam/forwarder.yaml take the same values.
+ */
+export interface LinkerReadRoleSettings {
+  /** Role name without path. */
+  readonly roleName: string;
+  /** IAM path, `/` for none. The role's ARN ends in `role<path><roleName>`. */
+  readonly path: string;
+  /** Region whose forwarder creates the role, because IAM roles are global. */
+  readonly region: string;
+  /** Execution role of linker-events, the LinkerEventsRoleArn output of the linker stack. */
+  readonly linkerEventsRoleArn: string;
+  /** Execution role of linker-reconcile, the LinkerReconcileRoleArn output of the linker stack. */
+  readonly linkerReconcileRoleArn: string;
+}
+
 /** Source of raw setting values, such as `app.node.tryGetContext`. */
 export type ContextReader = (key: string) => unknown;
 
@@ -57,6 +80,17 @@ const ORGANIZATION_ID = /^o-[a-z0-9]{10,32}$/;
 const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-[0-9]$/;
 const TAG_KEY = /^.{1,128}$/;
+// IAM role names and path segments use letters, digits and +=,.@_- characters.
+const ROLE_NAME = /^[A-Za-z0-9+=,.@_-]{1,64}$/;
+// A role name after an optional path without its leading slash, as CROSS_ACCOUNT_ROLE_NAME takes it.
+const ROLE_NAME_WITH_PATH = /^([A-Za-z0-9+=,.@_-]+\/)*[A-Za-z0-9+=,.@_-]{1,64}$/;
+// The functions reject a CROSS_ACCOUNT_ROLE_NAME longer than this.
+const ROLE_NAME_WITH_PATH_MAX_LENGTH = 512;
+// At most 449 characters, so that the path without its leading slash and a 64-character name fit
+// ROLE_NAME_WITH_PATH_MAX_LENGTH.
+const ROLE_PATH = /^\/([A-Za-z0-9+=,.@_-]+\/)*$/;
+const ROLE_PATH_MAX_LENGTH = 449;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[A-Za-z0-9+=,.@_/-]+$/;
 // EventBridge requires a singular unit for 1 (rate(1 hour)) and a plural unit otherwise.
 const SCHEDULE = /^(rate\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\)|cron\([^()]+\))$/;
 
@@ -104,6 +138,14 @@ function readMatching(read: ContextReader, key: string, pattern: RegExp): string
   return value;
 }
 
+function readBounded(read: ContextReader, key: string, pattern: RegExp, maxLength: number): string | undefined {
+  const value = readMatching(read, key, pattern);
+  if (value !== undefined && value.length > maxLength) {
+    throw new Error(`Invalid context value ${key}='${value}': expected at most ${maxLength} characters, found ${value.length}.`);
+  }
+  return value;
+}
+
 function readBoolean(read: ContextReader, key: string, fallback: boolean): boolean {
   const value = readString(read, key);
   if (value === undefined) {
@@ -147,13 +189,6 @@ export function readAccountId(read: ContextReader, key: string): string | undefi
  * Throws an error that names the key when a value is missing or invalid.
  */
 export function readLinkerSettings(read: ContextReader): LinkerSettings {
-  // Earlier versions of the app accepted this key. The functions stop at start when
-  // CROSS_ACCOUNT_ROLE_NAME is set, so the app rejects the key instead of ignoring it.
-  if (readString(read, 'crossAccountRoleName') !== undefined) {
-    throw new Error(
-      'Unsupported context value crossAccountRoleName: cross-account EC2 reads are not built yet, and the functions read endpoints only in their own account. Remove the value from the -c options and cdk.json.',
-    );
-  }
   const atlasProjectIds = readList(read, 'atlasProjectIds', PROJECT_ID);
   if (atlasProjectIds.length === 0) {
     throw new Error('Missing context value atlasProjectIds: pass -c atlasProjectIds=<id>[,<id>...].');
@@ -184,6 +219,7 @@ export function readLinkerSettings(read: ContextReader): LinkerSettings {
     allowedAccountIds: readList(read, 'allowedAccountIds', ACCOUNT_ID),
     allowedVpcIds: readList(read, 'allowedVpcIds', VPC_ID),
     optOutTag: readMatching(read, 'optOutTag', TAG_KEY),
+    crossAccountRoleName: readBounded(read, 'crossAccountRoleName', ROLE_NAME_WITH_PATH, ROLE_NAME_WITH_PATH_MAX_LENGTH),
     waitBudgetSeconds: readInteger(read, 'waitBudgetSeconds', 30, 0, 840),
     reconcileSchedule: readMatching(read, 'reconcileSchedule', SCHEDULE) ?? DEFAULT_RECONCILE_SCHEDULE,
     reconcileRegions: readRegions(read, 'reconcileRegions'),
@@ -192,4 +228,34 @@ export function readLinkerSettings(read: ContextReader): LinkerSettings {
     forwarderOrganizationId: readMatching(read, 'forwarderOrganizationId', ORGANIZATION_ID),
     alarmTopicArn: readMatching(read, 'alarmTopicArn', SNS_TOPIC_ARN),
   };
+}
+
+/**
+ * Reads the read-role settings of the forwarders (`-c linkerReadRoleName=...`). Returns undefined
+ * when linkerReadRoleName is not set, and throws an error that names the key when a value is
+ * missing or invalid. linkerReadRoleRegion defaults to `defaultRegion`, the linker stack's region.
+ */
+export function readLinkerReadRoleSettings(read: ContextReader, defaultRegion: string): LinkerReadRoleSettings | undefined {
+  const roleName = readMatching(read, 'linkerReadRoleName', ROLE_NAME);
+  if (roleName === undefined) {
+    return undefined;
+  }
+  return {
+    roleName,
+    path: readBounded(read, 'linkerReadRolePath', ROLE_PATH, ROLE_PATH_MAX_LENGTH) ?? '/',
+    region: readRegion(read, 'linkerReadRoleRegion') ?? defaultRegion,
+    linkerEventsRoleArn: readTrustedRoleArn(read, 'linkerEventsRoleArn', 'LinkerEventsRoleArn'),
+    linkerReconcileRoleArn: readTrustedRoleArn(read, 'linkerReconcileRoleArn', 'LinkerReconcileRoleArn'),
+  };
+}
+
+/** Returns the required role ARN named by `key`, which the linker stack outputs as `output`. */
+function readTrustedRoleArn(read: ContextReader, key: string, output: string): string {
+  const arn = readMatching(read, key, ROLE_ARN);
+  if (arn === undefined) {
+    throw new Error(
+      `Missing context value ${key}: linkerReadRoleName needs it, because the read role trusts both linker roles. Pass the ${output} output of the linker stack.`,
+    );
+  }
+  return arn;
 }

@@ -3,7 +3,19 @@ import { describe, test } from 'node:test';
 import { App } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { ForwarderStack } from '../lib/forwarder-stack';
-import { actionsOf, allStatements, forwarderTemplate, linkerTemplate, minimalSettings } from './helpers';
+import { LinkerReadRoleSettings } from '../lib/settings';
+import { actionsOf, allStatements, forwarderTemplate, linkerTemplate, minimalSettings, propertiesOf } from './helpers';
+
+const EVENTS_ROLE_ARN = 'arn:aws:iam::999999999999:role/atlas-privatelink-linker-LinkerEventsRole-ABC';
+const RECONCILE_ROLE_ARN = 'arn:aws:iam::999999999999:role/atlas-privatelink-linker-LinkerReconcileRole-DEF';
+
+const READ_ROLE: LinkerReadRoleSettings = {
+  roleName: 'atlas-linker-read',
+  path: '/team/',
+  region: 'us-east-1',
+  linkerEventsRoleArn: EVENTS_ROLE_ARN,
+  linkerReconcileRoleArn: RECONCILE_ROLE_ARN,
+};
 
 describe('forwarder stack', () => {
   const template = forwarderTemplate('us-west-2');
@@ -135,5 +147,64 @@ describe('forwarder stack', () => {
       () => new ForwarderStack(new App(), 'AtlasPrivateLinkForwarder', { targetRegion: 'us-east-1' }),
       /needs an explicit region/,
     );
+  });
+});
+
+describe('forwarder read role', () => {
+  const template = forwarderTemplate('us-east-1', { targetAccountId: '999999999999', linkerReadRole: READ_ROLE });
+
+  test('is created in its region', () => {
+    template.resourceCountIs('AWS::IAM::Role', 2);
+    const role = propertiesOf(template, 'AWS::IAM::Role', 'LinkerReadRole');
+    assert.equal(role.RoleName, 'atlas-linker-read');
+    assert.equal(role.Path, '/team/');
+  });
+
+  test('is not created in other regions', () => {
+    const other = forwarderTemplate('us-west-2', { targetAccountId: '999999999999', linkerReadRole: READ_ROLE });
+    other.resourceCountIs('AWS::IAM::Role', 1);
+    assert.equal(other.toJSON().Outputs.LinkerReadRoleArn, undefined);
+  });
+
+  test('is not created without settings', () => {
+    forwarderTemplate('us-west-2').resourceCountIs('AWS::IAM::Role', 1);
+  });
+
+  test('trusts only the two linker roles', () => {
+    const trust = propertiesOf(template, 'AWS::IAM::Role', 'LinkerReadRole').AssumeRolePolicyDocument.Statement;
+    assert.deepEqual(trust, [
+      { Effect: 'Allow', Principal: { AWS: EVENTS_ROLE_ARN }, Action: 'sts:AssumeRole' },
+      { Effect: 'Allow', Principal: { AWS: RECONCILE_ROLE_ARN }, Action: 'sts:AssumeRole' },
+    ]);
+  });
+
+  test('may describe endpoints and tag with linker keys', () => {
+    const policies = propertiesOf(template, 'AWS::IAM::Role', 'LinkerReadRole').Policies;
+    assert.equal(policies.length, 1);
+    assert.deepEqual(policies[0].PolicyDocument.Statement, [
+      { Sid: 'DescribeVpcEndpoints', Effect: 'Allow', Action: 'ec2:DescribeVpcEndpoints', Resource: '*' },
+      {
+        Sid: 'TagLinkedAndRepairedEndpoints',
+        Effect: 'Allow',
+        Action: 'ec2:CreateTags',
+        Resource: {
+          'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:*:123456789012:vpc-endpoint/*']],
+        },
+        Condition: {
+          'ForAllValues:StringEquals': { 'aws:TagKeys': ['atlas-privatelink-linker:linked', 'atlas-privatelink-linker:repaired'] },
+          Null: { 'aws:TagKeys': 'false' },
+        },
+      },
+    ]);
+  });
+
+  test('has no managed policies', () => {
+    assert.equal(propertiesOf(template, 'AWS::IAM::Role', 'LinkerReadRole').ManagedPolicyArns, undefined);
+    assert.deepEqual(Object.keys(template.findResources('AWS::IAM::Policy')), []);
+  });
+
+  test('outputs its ARN', () => {
+    const output = template.toJSON().Outputs.LinkerReadRoleArn;
+    assert.match(JSON.stringify(output.Value), /^\{"Fn::GetAtt":\["LinkerReadRole[0-9A-F]{8}","Arn"\]\}$/);
   });
 });

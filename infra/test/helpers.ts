@@ -79,6 +79,7 @@ export function fullSettings(): LinkerSettings {
     allowedAccountIds: ['123456789012', '210987654321'],
     allowedVpcIds: ['vpc-0123456789abcdef0'],
     optOutTag: 'atlas-privatelink-linker:opt-out',
+    crossAccountRoleName: 'team/atlas-linker-read',
     waitBudgetSeconds: 45,
     reconcileSchedule: 'rate(1 hour)',
     reconcileRegions: ['us-west-2', 'eu-west-1'],

@@ -103,6 +103,7 @@ describe('linker stack function', () => {
           ALLOWED_ACCOUNT_IDS: '123456789012,210987654321',
           ALLOWED_VPC_IDS: 'vpc-0123456789abcdef0',
           OPT_OUT_TAG: 'atlas-privatelink-linker:opt-out',
+          CROSS_ACCOUNT_ROLE_NAME: 'team/atlas-linker-read',
           WAIT_BUDGET_SECONDS: '45',
         }),
       },
@@ -111,12 +112,11 @@ describe('linker stack function', () => {
     });
   });
 
-  // The functions stop at start when CROSS_ACCOUNT_ROLE_NAME is set.
-  test('no function sets CROSS_ACCOUNT_ROLE_NAME', () => {
+  test('both functions get CROSS_ACCOUNT_ROLE_NAME', () => {
     const functions = linkerTemplate(fullSettings()).findResources('AWS::Lambda::Function');
     assert.equal(Object.keys(functions).length, 2);
     for (const [id, fn] of Object.entries(functions)) {
-      assert.equal(fn.Properties.Environment.Variables.CROSS_ACCOUNT_ROLE_NAME, undefined, `${id} sets CROSS_ACCOUNT_ROLE_NAME`);
+      assert.equal(fn.Properties.Environment.Variables.CROSS_ACCOUNT_ROLE_NAME, 'team/atlas-linker-read', id);
     }
   });
 
@@ -256,11 +256,33 @@ describe('linker stack permissions', () => {
     assert.match(JSON.stringify(statement.Resource), /DeadLetterQueue/);
   });
 
-  test('no role may assume another role', () => {
+  test('no role assumes roles without a role name', () => {
     for (const role of [EVENTS_ROLE, RECONCILE_ROLE]) {
-      for (const statement of roleStatements(full, role)) {
+      for (const statement of roleStatements(minimal, role)) {
         assert.ok(!actionsOf(statement).includes('sts:AssumeRole'), `${role} statement ${statement.Sid} allows sts:AssumeRole`);
       }
+    }
+  });
+
+  test('roles assume the named role in every account', () => {
+    const template = linkerTemplate(minimalSettings({ crossAccountRoleName: 'team/atlas-linker-read' }));
+    for (const role of [EVENTS_ROLE, RECONCILE_ROLE]) {
+      const statement = roleStatement(template, role, 'AssumeCrossAccountRole');
+      assert.equal(statement.Effect, 'Allow', role);
+      assert.equal(statement.Action, 'sts:AssumeRole', role);
+      assert.deepEqual(
+        statement.Resource,
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::*:role/team/atlas-linker-read']] },
+        role,
+      );
+      assert.equal(statement.Condition, undefined, role);
+    }
+  });
+
+  test('roles assume the role only in allowed accounts', () => {
+    for (const role of [EVENTS_ROLE, RECONCILE_ROLE]) {
+      const statement = roleStatement(full, role, 'AssumeCrossAccountRole');
+      assert.deepEqual(statement.Condition, { StringEquals: { 'aws:ResourceAccount': ['123456789012', '210987654321'] } }, role);
     }
   });
 

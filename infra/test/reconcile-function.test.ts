@@ -83,6 +83,7 @@ describe('reconcile function', () => {
           ALLOWED_ACCOUNT_IDS: '123456789012,210987654321',
           ALLOWED_VPC_IDS: 'vpc-0123456789abcdef0',
           OPT_OUT_TAG: 'atlas-privatelink-linker:opt-out',
+          CROSS_ACCOUNT_ROLE_NAME: 'team/atlas-linker-read',
           WAIT_BUDGET_SECONDS: '45',
           RECONCILE_REGIONS: 'us-west-2,eu-west-1',
           MISMATCH_AGE_LIMIT_MINUTES: '120',
@@ -158,7 +159,7 @@ describe('reconcile role', () => {
   test('allows only the sweep actions', () => {
     for (const [name, template, extra] of [
       ['minimal', minimal, []],
-      ['full', full, ['kms:Decrypt']],
+      ['full', full, ['kms:Decrypt', 'sts:AssumeRole']],
     ] as const) {
       const actions = roleStatements(template, ROLE).flatMap(actionsOf).sort();
       const expected = [

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { App } from 'aws-cdk-lib';
 import { buildStacks } from '../lib/app-stacks';
-import { readLinkerSettings } from '../lib/settings';
+import { ForwarderStack } from '../lib/forwarder-stack';
+import { readLinkerReadRoleSettings, readLinkerSettings } from '../lib/settings';
 import { MANIFEST_PATH } from './helpers';
 
 const REQUIRED = {
@@ -28,6 +29,17 @@ describe('readLinkerSettings', () => {
     assert.equal(settings.reconcileSchedule, 'rate(15 minutes)');
     assert.deepEqual(settings.reconcileRegions, []);
     assert.equal(settings.mismatchAgeLimitMinutes, 60);
+    assert.equal(settings.crossAccountRoleName, undefined);
+  });
+
+  for (const name of ['atlas-linker-read', 'team/atlas-linker-read', 'a/b/Linker.Read+1@x_=,-', `${'p'.repeat(447)}/${'r'.repeat(64)}`]) {
+    test(`accepts cross-account role ${name.slice(0, 40)}`, () => {
+      assert.equal(readLinkerSettings(reader({ ...REQUIRED, crossAccountRoleName: name })).crossAccountRoleName, name);
+    });
+  }
+
+  test('treats an empty cross-account role as unset', () => {
+    assert.equal(readLinkerSettings(reader({ ...REQUIRED, crossAccountRoleName: ' ' })).crossAccountRoleName, undefined);
   });
 
   test('reads the reconcile settings', () => {
@@ -76,7 +88,13 @@ describe('readLinkerSettings', () => {
     ['unknown log level', { ...REQUIRED, logLevel: 'VERBOSE' }, /logLevel='VERBOSE'/],
     ['unsupported retention', { ...REQUIRED, logRetentionDays: '10' }, /logRetentionDays='10'/],
     ['zero concurrency', { ...REQUIRED, reservedConcurrency: '0' }, /reservedConcurrency='0'/],
-    ['cross-account role name', { ...REQUIRED, crossAccountRoleName: 'AtlasPrivateLinkReader' }, /Unsupported context value crossAccountRoleName/],
+    ['cross-account role ARN', { ...REQUIRED, crossAccountRoleName: 'arn:aws:iam::111122223333:role/Reader' }, /Invalid context value crossAccountRoleName/],
+    ['cross-account role with leading slash', { ...REQUIRED, crossAccountRoleName: '/team/Reader' }, /crossAccountRoleName='\/team\/Reader'/],
+    ['cross-account role with trailing slash', { ...REQUIRED, crossAccountRoleName: 'team/' }, /crossAccountRoleName='team\/'/],
+    ['cross-account role with empty segment', { ...REQUIRED, crossAccountRoleName: 'team//Reader' }, /crossAccountRoleName/],
+    ['cross-account role with wildcard', { ...REQUIRED, crossAccountRoleName: 'Reader*' }, /crossAccountRoleName/],
+    ['cross-account role name of 65 characters', { ...REQUIRED, crossAccountRoleName: 'r'.repeat(65) }, /crossAccountRoleName/],
+    ['cross-account role of 513 characters', { ...REQUIRED, crossAccountRoleName: `${'p'.repeat(448)}/${'r'.repeat(64)}` }, /expected at most 512 characters, found 513/],
     ['wait budget above 840', { ...REQUIRED, waitBudgetSeconds: '841' }, /waitBudgetSeconds='841': expected an integer from 0 to 840/],
     ['negative wait budget', { ...REQUIRED, waitBudgetSeconds: '-1' }, /waitBudgetSeconds='-1'/],
     ['plural unit for 1', { ...REQUIRED, reconcileSchedule: 'rate(1 minutes)' }, /reconcileSchedule='rate\(1 minutes\)'/],
@@ -91,6 +109,51 @@ describe('readLinkerSettings', () => {
   for (const [name, values, message] of invalid) {
     test(`rejects ${name}`, () => {
       assert.throws(() => readLinkerSettings(reader(values)), message);
+    });
+  }
+});
+
+describe('readLinkerReadRoleSettings', () => {
+  const ROLE_ARNS = {
+    linkerEventsRoleArn: 'arn:aws:iam::111122223333:role/atlas-privatelink-linker-LinkerEventsRole-ABC',
+    linkerReconcileRoleArn: 'arn:aws:iam::111122223333:role/atlas-privatelink-linker-LinkerReconcileRole-DEF',
+  };
+
+  test('returns undefined without a role name', () => {
+    assert.equal(readLinkerReadRoleSettings(reader(ROLE_ARNS), 'us-east-1'), undefined);
+  });
+
+  test('applies defaults', () => {
+    assert.deepEqual(readLinkerReadRoleSettings(reader({ ...ROLE_ARNS, linkerReadRoleName: 'atlas-linker-read' }), 'us-east-1'), {
+      roleName: 'atlas-linker-read',
+      path: '/',
+      region: 'us-east-1',
+      ...ROLE_ARNS,
+    });
+  });
+
+  test('reads path and region', () => {
+    const settings = readLinkerReadRoleSettings(
+      reader({ ...ROLE_ARNS, linkerReadRoleName: 'atlas-linker-read', linkerReadRolePath: '/team/', linkerReadRoleRegion: 'eu-west-1' }),
+      'us-east-1',
+    );
+    assert.equal(settings?.path, '/team/');
+    assert.equal(settings?.region, 'eu-west-1');
+  });
+
+  const invalid: Array<[string, Record<string, unknown>, RegExp]> = [
+    ['name with a path', { ...ROLE_ARNS, linkerReadRoleName: 'team/atlas-linker-read' }, /Invalid context value linkerReadRoleName/],
+    ['path without trailing slash', { ...ROLE_ARNS, linkerReadRoleName: 'r', linkerReadRolePath: '/team' }, /linkerReadRolePath='\/team'/],
+    ['path without leading slash', { ...ROLE_ARNS, linkerReadRoleName: 'r', linkerReadRolePath: 'team/' }, /linkerReadRolePath='team\/'/],
+    ['path of 450 characters', { ...ROLE_ARNS, linkerReadRoleName: 'r', linkerReadRolePath: `/${'p'.repeat(448)}/` }, /expected at most 449 characters/],
+    ['missing events role', { linkerReconcileRoleArn: ROLE_ARNS.linkerReconcileRoleArn, linkerReadRoleName: 'r' }, /Missing context value linkerEventsRoleArn/],
+    ['missing reconcile role', { linkerEventsRoleArn: ROLE_ARNS.linkerEventsRoleArn, linkerReadRoleName: 'r' }, /Missing context value linkerReconcileRoleArn/],
+    ['user ARN as events role', { ...ROLE_ARNS, linkerEventsRoleArn: 'arn:aws:iam::111122223333:user/x', linkerReadRoleName: 'r' }, /linkerEventsRoleArn/],
+    ['upper-case region', { ...ROLE_ARNS, linkerReadRoleName: 'r', linkerReadRoleRegion: 'US-EAST-1' }, /linkerReadRoleRegion='US-EAST-1'/],
+  ];
+  for (const [name, values, message] of invalid) {
+    test(`rejects ${name}`, () => {
+      assert.throws(() => readLinkerReadRoleSettings(reader(values), 'us-east-1'), message);
     });
   }
 });
@@ -136,6 +199,41 @@ describe('buildStacks', () => {
       () => buildStacks(appWith({ mainRegion: 'us-east-1', forwarderRegions: 'us-east-1' }), options),
       /to the bus they come from/,
     );
+  });
+
+  const READ_ROLE = {
+    mainRegion: 'us-east-1',
+    targetAccountId: '111122223333',
+    linkerReadRoleName: 'atlas-linker-read',
+    linkerEventsRoleArn: 'arn:aws:iam::111122223333:role/events',
+    linkerReconcileRoleArn: 'arn:aws:iam::111122223333:role/reconcile',
+  };
+
+  test('creates the read role in the main region only', () => {
+    const stacks = buildStacks(appWith({ ...READ_ROLE, forwarderRegions: 'us-west-2,us-east-1,eu-west-1' }), options);
+    const withRole = stacks.filter((stack) => (stack as ForwarderStack).linkerReadRole !== undefined);
+    assert.deepEqual(withRole.map((stack) => stack.region), ['us-east-1']);
+  });
+
+  test('creates the read role in the chosen region', () => {
+    const stacks = buildStacks(
+      appWith({ ...READ_ROLE, forwarderRegions: 'us-west-2,us-east-1', linkerReadRoleRegion: 'us-west-2' }),
+      options,
+    );
+    const withRole = stacks.filter((stack) => (stack as ForwarderStack).linkerReadRole !== undefined);
+    assert.deepEqual(withRole.map((stack) => stack.region), ['us-west-2']);
+  });
+
+  test('rejects a read role region without forwarder', () => {
+    assert.throws(
+      () => buildStacks(appWith({ ...READ_ROLE, forwarderRegions: 'us-west-2,eu-west-1' }), options),
+      /No forwarder creates the read role: linkerReadRoleRegion \(by default mainRegion\) is us-east-1/,
+    );
+  });
+
+  test('ignores read role settings without forwarders', () => {
+    const stacks = buildStacks(appWith({ ...REQUIRED, ...READ_ROLE }), options);
+    assert.deepEqual(stacks.map((stack) => stack.stackName), ['AtlasPrivateLinkLinker']);
   });
 
   test('rejects an empty context', () => {
