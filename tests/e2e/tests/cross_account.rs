@@ -180,3 +180,29 @@ async fn sweep_finds_endpoints_in_allowed_accounts() {
             .contains(&LINKED_TAG.to_owned())
     );
 }
+
+#[tokio::test]
+async fn unreachable_sts_fails_naming_the_role() {
+    let sandbox = Sandbox::start().await;
+    let (vpc_id, vpce) = sandbox.create_endpoint_in(OTHER_ACCOUNT).await;
+    // Nothing listens on port 9 of the loopback address, so every AssumeRole call fails to
+    // connect while EC2 and Secrets Manager still reach moto.
+    let env = with(
+        &sandbox,
+        &[
+            ("CROSS_ACCOUNT_ROLE_NAME", ROLE_NAME),
+            ("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9"),
+        ],
+    );
+    let function = sandbox.function(&env).await;
+
+    let create = event_from("create-interface-one-subnet", OTHER_ACCOUNT, &vpc_id, &vpce);
+    let (error_type, message) = invoke_err(&function, &create).await;
+
+    assert_eq!(error_type, "Retryable", "{message}");
+    assert!(message.contains("loading credentials"), "{message}");
+    let role_arn = format!("arn:aws:iam::{OTHER_ACCOUNT}:role/{ROLE_NAME}");
+    assert!(message.contains(&role_arn), "{message}");
+    assert!(sandbox.linked().await.is_empty());
+    assert_eq!(sandbox.atlas_requests("POST", "/endpoint/"), 0);
+}
