@@ -28,6 +28,8 @@ struct FakeEc2 {
     endpoints: Mutex<HashMap<String, Ec2Endpoint>>,
     /// Every location a call was made in.
     calls_at: Mutex<Vec<Ec2Location>>,
+    /// An account whose listing fails, as when its role cannot be assumed.
+    failing_account: Option<&'static str>,
 }
 
 impl FakeEc2 {
@@ -98,6 +100,15 @@ impl Ec2Port for FakeEc2 {
         service_name: &str,
     ) -> Result<Vec<Ec2Endpoint>, Ec2Error> {
         let account = self.account_of(at);
+        if self.failing_account == Some(account.as_str()) {
+            return Err(Ec2Error {
+                operation: "DescribeVpcEndpoints",
+                location: at.to_string(),
+                code: None,
+                message: "could not load credentials".to_owned(),
+                class: ErrorClass::Retryable,
+            });
+        }
         Ok(self
             .endpoints
             .lock()
@@ -824,7 +835,7 @@ mod sweep {
     async fn sweep_links_missed_endpoint() {
         let ec2 = FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "pendingAcceptance");
         let linker = linker(ec2, FakeAtlas::with_service(SERVICE_NAME, &[]), false);
-        let reports = linker.sweep(&options()).await.unwrap();
+        let reports = linker.sweep(&options()).await.unwrap().endpoints;
         assert_eq!(reports.len(), 1);
         assert_eq!(reports[0].action, Action::Linked);
         assert_eq!(reports[0].managed, Some(true));
@@ -848,7 +859,7 @@ mod sweep {
             FakeAtlas::with_service(SERVICE_NAME, &[ENDPOINT]),
             false,
         );
-        let reports = linker.sweep(&options()).await.unwrap();
+        let reports = linker.sweep(&options()).await.unwrap().endpoints;
         assert_eq!(reports[0].action, Action::Unlinked);
         assert_eq!(reports[0].verdict, Some(Verdict::Converging));
         assert_eq!(linker.atlas().calls("unlink"), 1);
@@ -869,7 +880,7 @@ mod sweep {
             false,
             policy,
         );
-        let reports = linker.sweep(&options()).await.unwrap();
+        let reports = linker.sweep(&options()).await.unwrap().endpoints;
         assert_eq!(reports[0].action, Action::Unlinked);
     }
 
@@ -881,7 +892,7 @@ mod sweep {
             FakeAtlas::with_service(SERVICE_NAME, &[ENDPOINT]),
             false,
         );
-        let reports = linker.sweep(&options()).await.unwrap();
+        let reports = linker.sweep(&options()).await.unwrap().endpoints;
         assert_eq!(reports[0].action, Action::Unmanaged);
         assert_eq!(reports[0].managed, Some(false));
         assert_eq!(reports[0].verdict, Some(Verdict::Mismatch));
@@ -895,14 +906,14 @@ mod sweep {
             .owned_by(OTHER_ACCOUNT);
         let linker = linker(ec2, FakeAtlas::with_service(SERVICE_NAME, &[]), false);
 
-        let reports = linker.sweep(&options()).await.unwrap();
+        let reports = linker.sweep(&options()).await.unwrap().endpoints;
         assert!(reports.is_empty(), "the own account has no endpoint");
 
         let options = SweepOptions {
             accounts: vec![None, other()],
             ..options()
         };
-        let reports = linker.sweep(&options).await.unwrap();
+        let reports = linker.sweep(&options).await.unwrap().endpoints;
         assert_eq!(reports.len(), 1);
         assert_eq!(reports[0].action, Action::Linked);
         let marked = linker.ec2.endpoints.lock().unwrap()[ENDPOINT]
@@ -917,8 +928,60 @@ mod sweep {
         );
         let atlas = FakeAtlas::with_service(SERVICE_NAME, &[ENDPOINT]);
         let linker = super::linker(ec2, atlas, false);
-        let reports = linker.sweep(&options).await.unwrap();
+        let reports = linker.sweep(&options).await.unwrap().endpoints;
         assert_eq!(reports[0].action, Action::Unlinked);
+    }
+
+    #[tokio::test]
+    async fn sweep_skips_unreadable_account() {
+        const THIRD_ACCOUNT: &str = "777788889999";
+        let second = "vpce-0b2c3d4e5f6071829";
+        let ec2 = FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "available");
+        let in_third =
+            FakeEc2::with(second, SERVICE_NAME, "Interface", "available").owned_by(THIRD_ACCOUNT);
+        ec2.endpoints
+            .lock()
+            .unwrap()
+            .extend(in_third.endpoints.into_inner().unwrap());
+        let ec2 = FakeEc2 {
+            failing_account: Some(OTHER_ACCOUNT),
+            ..ec2
+        };
+        let linked_in_other = "vpce-0c3d4e5f607182930";
+        let atlas = FakeAtlas::with_service(SERVICE_NAME, &[linked_in_other]);
+        let linker = linker(ec2, atlas, false);
+        let account = |id: &str| Some(AccountId::parse(id).unwrap());
+        let options = SweepOptions {
+            accounts: vec![None, account(OTHER_ACCOUNT), account(THIRD_ACCOUNT)],
+            ..options()
+        };
+
+        let sweep = linker.sweep(&options).await.unwrap();
+
+        assert_eq!(sweep.unreadable_accounts.len(), 1);
+        assert_eq!(sweep.unreadable_accounts[0].0.as_str(), OTHER_ACCOUNT);
+        let action = |id: &str| {
+            let report = sweep.endpoints.iter().find(|r| r.vpc_endpoint_id == id);
+            report.map(|r| r.action)
+        };
+        assert_eq!(action(ENDPOINT), Some(Action::Linked));
+        assert_eq!(action(second), Some(Action::Linked));
+        assert_eq!(action(linked_in_other), Some(Action::Unmanaged));
+        let unmanaged = sweep
+            .endpoints
+            .iter()
+            .find(|r| r.vpc_endpoint_id == linked_in_other);
+        let detail = unmanaged.and_then(|r| r.detail.clone()).unwrap_or_default();
+        assert!(
+            detail.contains("accounts 444455556666 could not be read"),
+            "{detail}"
+        );
+        assert_eq!(linker.atlas().calls("unlink"), 0);
+        assert_eq!(
+            linker.ec2.calls_in(OTHER_ACCOUNT),
+            1,
+            "listed once, not per region or service"
+        );
     }
 
     #[tokio::test]
@@ -928,7 +991,7 @@ mod sweep {
             FakeAtlas::with_service(SERVICE_NAME, &[ENDPOINT]),
             false,
         );
-        let reports = linker.sweep(&options()).await.unwrap();
+        let reports = linker.sweep(&options()).await.unwrap().endpoints;
         assert_eq!(reports[0].action, Action::Unmanaged);
         assert_eq!(reports[0].ec2_state.as_deref(), Some("notFound"));
         assert_eq!(linker.atlas().calls("unlink"), 0);
@@ -944,7 +1007,7 @@ mod sweep {
             .unwrap()
             .insert(ENDPOINT.into(), state("REJECTED", false));
         let linker = linker(ec2, atlas, false);
-        let reports = linker.sweep(&options()).await.unwrap();
+        let reports = linker.sweep(&options()).await.unwrap().endpoints;
         assert_eq!(reports[0].action, Action::Unmanaged);
         assert_eq!(reports[0].verdict, Some(Verdict::Mismatch));
         assert_eq!(reports[0].age_seconds, Some(7_200));
@@ -968,7 +1031,7 @@ mod sweep {
             .insert(ENDPOINT.into(), state("REJECTED", false));
         let linker = linker(ec2, atlas, false);
 
-        let first = linker.sweep(&options()).await.unwrap();
+        let first = linker.sweep(&options()).await.unwrap().endpoints;
         assert_eq!(first[0].action, Action::Repaired);
         assert_eq!(first[0].atlas_status.as_deref(), Some("PENDING_ACCEPTANCE"));
         assert!(
@@ -983,7 +1046,7 @@ mod sweep {
             .lock()
             .unwrap()
             .insert(ENDPOINT.into(), state("REJECTED", false));
-        let second = linker.sweep(&options()).await.unwrap();
+        let second = linker.sweep(&options()).await.unwrap().endpoints;
         assert_eq!(second[0].action, Action::Checked);
         assert!(
             second[0]
@@ -1007,7 +1070,7 @@ mod sweep {
         let gone = orphan_ec2.endpoints.lock().unwrap().remove(orphan).unwrap();
         ec2.endpoints.lock().unwrap().insert(orphan.into(), gone);
         let linker = linker(ec2, FakeAtlas::with_service(SERVICE_NAME, &[orphan]), true);
-        let reports = linker.sweep(&options()).await.unwrap();
+        let reports = linker.sweep(&options()).await.unwrap().endpoints;
         let actions: Vec<Action> = reports.iter().map(|r| r.action).collect();
         assert!(actions.contains(&Action::WouldLink), "{actions:?}");
         assert!(actions.contains(&Action::WouldUnlink), "{actions:?}");

@@ -152,7 +152,7 @@ impl ReconcileFunction {
             now_unix,
             wait_until: tokio::time::Instant::now() + settings.wait_budget.min(budget / 2),
         };
-        let endpoints = match tokio::time::timeout(budget, linker.sweep(&options)).await {
+        let sweep = match tokio::time::timeout(budget, linker.sweep(&options)).await {
             Ok(result) => result?,
             Err(_) => {
                 return Err(LinkerError::TimedOut {
@@ -163,15 +163,15 @@ impl ReconcileFunction {
         };
 
         let mut metrics = Metrics::default();
-        for endpoint in &endpoints {
+        for endpoint in &sweep.endpoints {
             log_endpoint(event_id, "ReconcileSweep", "", endpoint);
             metrics.add_report(endpoint);
         }
         metrics.emit();
         let result = SweepResult {
             dry_run: settings.dry_run,
-            summary: SweepSummary::of(&endpoints),
-            endpoints,
+            summary: SweepSummary::of(&sweep.endpoints),
+            endpoints: sweep.endpoints,
         };
         info!(
             event_id,
@@ -185,6 +185,22 @@ impl ReconcileFunction {
             unmanaged = result.summary.unmanaged,
             "reconcile sweep finished"
         );
+        if let Some((_, first)) = sweep.unreadable_accounts.first() {
+            // The sweep of the readable accounts is done and logged above. The error makes the
+            // invocation fail, so that the function's Errors alarm reports the missing accounts.
+            let accounts: Vec<&str> = sweep
+                .unreadable_accounts
+                .iter()
+                .map(|(account, _)| account.as_str())
+                .collect();
+            let mut error = first.clone();
+            error.message = format!(
+                "{}; accounts not swept: {}, the others were",
+                error.message,
+                accounts.join(", ")
+            );
+            return Err(LinkerError::Ec2(error));
+        }
         Ok(serde_json::to_value(&result)
             .unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() })))
     }

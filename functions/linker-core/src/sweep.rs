@@ -22,13 +22,13 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use tokio::time::Instant;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use super::{LINKED_TAG, Linker};
 use crate::domain::ids::{AccountId, AwsRegion, EndpointServiceName, ProjectId, VpcEndpointId};
 use crate::domain::report::{Action, EndpointReport};
 use crate::domain::verdict::{AtlasLinkState, AtlasStatus, Ec2State, Verdict};
-use crate::error::LinkerError;
+use crate::error::{Ec2Error, LinkerError};
 use crate::ports::{
     AtlasPort, Ec2Endpoint, Ec2Location, Ec2Port, EndpointService, LinkOutcome, UnlinkOutcome,
 };
@@ -54,10 +54,20 @@ pub struct SweepOptions {
     pub wait_until: Instant,
 }
 
+/// The result of one sweep.
+#[derive(Debug, Default)]
+pub struct Sweep {
+    /// One report per endpoint.
+    pub endpoints: Vec<EndpointReport>,
+    /// Accounts other than the function's own whose endpoints could not be listed, with the
+    /// first error. The sweep covered the other accounts without them.
+    pub unreadable_accounts: Vec<(AccountId, Ec2Error)>,
+}
+
 impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
     /// Runs one sweep over every configured project and returns a report per endpoint.
-    pub async fn sweep(&self, options: &SweepOptions) -> Result<Vec<EndpointReport>, LinkerError> {
-        let mut reports = Vec::new();
+    pub async fn sweep(&self, options: &SweepOptions) -> Result<Sweep, LinkerError> {
+        let mut sweep = Sweep::default();
         for project in &self.projects {
             let services = self.atlas.list_endpoint_services(project).await?;
             info!(project_id = %project, endpoint_services = services.len(), "sweeping Atlas endpoint services");
@@ -70,10 +80,13 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
                     info!(project_id = %project, endpoint_service_id = %service.id, "skipping an endpoint service without a name yet");
                     continue;
                 };
-                reports.extend(self.sweep_service(project, service, &name, options).await?);
+                let reports = self
+                    .sweep_service(project, service, &name, options, &mut sweep)
+                    .await?;
+                sweep.endpoints.extend(reports);
             }
         }
-        Ok(reports)
+        Ok(sweep)
     }
 
     async fn sweep_service(
@@ -82,6 +95,7 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
         service: &EndpointService,
         name: &EndpointServiceName,
         options: &SweepOptions,
+        sweep: &mut Sweep,
     ) -> Result<Vec<EndpointReport>, LinkerError> {
         let mut regions = vec![name.region()];
         for region in &options.extra_regions {
@@ -97,10 +111,23 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
         };
         let mut endpoints: Vec<(Ec2Location, Ec2Endpoint)> = Vec::new();
         for account in accounts {
+            let unreadable =
+                |id: &AccountId| sweep.unreadable_accounts.iter().any(|(a, _)| a == id);
+            if account.as_ref().is_some_and(unreadable) {
+                continue;
+            }
             for region in &regions {
                 let at = Ec2Location::new(account.clone(), region.clone());
-                for endpoint in self.ec2.list_endpoints(&at, name.as_str()).await? {
-                    endpoints.push((at.clone(), endpoint));
+                match (self.ec2.list_endpoints(&at, name.as_str()).await, account) {
+                    (Ok(found), _) => endpoints.extend(found.into_iter().map(|e| (at.clone(), e))),
+                    // One member account whose role is missing must not stop the sweep of the
+                    // others. Its links are not unlinked, because their endpoints are not found.
+                    (Err(error), Some(id)) => {
+                        error!(account_id = %id, error = %error, "listing endpoints in another account failed; the sweep goes on without it");
+                        sweep.unreadable_accounts.push((id.clone(), error));
+                        break;
+                    }
+                    (Err(error), None) => return Err(error.into()),
                 }
             }
         }
@@ -128,10 +155,22 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
             };
             let found = endpoints.iter().find(|(_, e)| e.id == id.as_str());
             let at = found.map_or_else(|| Ec2Location::own(name.region()), |(at, _)| at.clone());
-            reports.push(
-                self.check_link(&at, &id, found.map(|(_, e)| e), service, options)
-                    .await?,
-            );
+            let mut report = self
+                .check_link(&at, &id, found.map(|(_, e)| e), service, options)
+                .await?;
+            if found.is_none() && !sweep.unreadable_accounts.is_empty() {
+                let accounts: Vec<&str> = sweep
+                    .unreadable_accounts
+                    .iter()
+                    .map(|(a, _)| a.as_str())
+                    .collect();
+                let note = format!("accounts {} could not be read", accounts.join(", "));
+                report.detail = Some(match report.detail {
+                    Some(detail) => format!("{detail}; {note}"),
+                    None => note,
+                });
+            }
+            reports.push(report);
         }
         Ok(reports)
     }

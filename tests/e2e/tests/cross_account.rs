@@ -8,6 +8,8 @@ use harness::runtime::FUNCTION_ACCOUNT_ID;
 use harness::{Ec2Fixtures, FunctionProcess};
 use serde_json::Value;
 
+/// The account moto gives resources created with credentials it did not issue.
+const MOTO_DEFAULT_ACCOUNT: &str = "123456789012";
 const ROLE_NAME: &str = "platform/atlas-privatelink-linker-read";
 const LINKED_TAG: &str = "atlas-privatelink-linker:linked";
 /// The log line the function writes when it first reads EC2 through the role in an account.
@@ -94,7 +96,7 @@ async fn links_and_unlinks_through_the_role() {
 }
 
 #[tokio::test]
-async fn other_account_without_role_fails_with_configuration_error() {
+async fn missing_role_is_configuration_error() {
     let sandbox = Sandbox::start().await;
     let (vpc_id, vpce) = sandbox.create_endpoint_in(OTHER_ACCOUNT).await;
     let function = sandbox.function(&sandbox.env()).await;
@@ -205,4 +207,38 @@ async fn unreachable_sts_fails_naming_the_role() {
     assert!(message.contains(&role_arn), "{message}");
     assert!(sandbox.linked().await.is_empty());
     assert_eq!(sandbox.atlas_requests("POST", "/endpoint/"), 0);
+}
+
+#[tokio::test]
+async fn sweep_goes_on_without_unreadable_account() {
+    let sandbox = Sandbox::start().await;
+    sandbox.create_endpoint_in(OTHER_ACCOUNT).await;
+    let own = sandbox.create_endpoint(1).await;
+    let binary = harness::workspace::built_binary("linker-reconcile")
+        .unwrap_or_else(|e| panic!("{e}; build it first with `cargo build -p linker-reconcile`"));
+    let scheduled = harness::events::load_event("reconcile-scheduled").expect("event loads");
+    // moto owns the function's own endpoints with its default account id, which the allow-list
+    // has to name for the sweep to link them.
+    let allowed = format!("{FUNCTION_ACCOUNT_ID},{MOTO_DEFAULT_ACCOUNT},{OTHER_ACCOUNT}");
+    let env = with(
+        &sandbox,
+        &[
+            ("CROSS_ACCOUNT_ROLE_NAME", ROLE_NAME),
+            ("ALLOWED_ACCOUNT_IDS", &allowed),
+            ("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9"),
+        ],
+    );
+    let function = FunctionProcess::spawn(&binary, &env)
+        .await
+        .expect("function starts");
+
+    let (error_type, message) = invoke_err(&function, &scheduled).await;
+
+    assert_eq!(error_type, "Retryable", "{message}");
+    // moto's default account is read through the role as well, and fails the same way.
+    let not_swept = format!("accounts not swept: {MOTO_DEFAULT_ACCOUNT}, {OTHER_ACCOUNT}");
+    assert!(message.contains(&not_swept), "{message}");
+    let linked = sandbox.linked().await;
+    assert_eq!(linked.len(), 1, "the own account's endpoint is linked");
+    assert_eq!(linked[0].0, own);
 }
