@@ -3,10 +3,12 @@
 //! endpoint (moto in the tests) for the interface endpoint.
 //!
 //! Atlas receives every connection request to its endpoint service, whichever
-//! account sent it. The simulator imitates that by searching its own account
-//! first and then each configured account, through a role assumed with the
-//! endpoint's STS. moto accepts any role, and serves later requests with the
-//! returned credentials in the role's account.
+//! account or region (cross-region PrivateLink) sent it. The simulator
+//! imitates that by searching its own account first and then each configured
+//! account, through a role assumed with the endpoint's STS, and in each the
+//! service's region first and then each configured region. moto accepts any
+//! role, and serves later requests with the returned credentials in the
+//! role's account.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -35,6 +37,8 @@ pub(crate) struct Ec2Checker {
     credentials: Credentials,
     /// Accounts searched after the simulator's own.
     accounts: Vec<String>,
+    /// Regions searched after the endpoint service's own.
+    regions: Vec<String>,
     clients: Mutex<HashMap<(Option<String>, String), aws_sdk_ec2::Client>>,
 }
 
@@ -43,7 +47,7 @@ impl Ec2Checker {
     /// `AWS_SESSION_TOKEN` from the environment, or fixed dummy credentials
     /// when they are unset. No other credential source is consulted, so the
     /// client never contacts an instance metadata service.
-    pub fn new(endpoint_url: String, accounts: Vec<String>) -> Self {
+    pub fn new(endpoint_url: String, accounts: Vec<String>, regions: Vec<String>) -> Self {
         let access_key = std::env::var("AWS_ACCESS_KEY_ID").ok();
         let secret_key = std::env::var("AWS_SECRET_ACCESS_KEY").ok();
         let credentials = match (access_key, secret_key) {
@@ -60,6 +64,7 @@ impl Ec2Checker {
             endpoint_url,
             credentials,
             accounts,
+            regions,
             clients: Mutex::new(HashMap::new()),
         }
     }
@@ -105,13 +110,11 @@ impl Ec2Checker {
 
     /// Decides whether Atlas would accept `vpce_id` into the endpoint service.
     ///
-    /// Rejects an endpoint that EC2 does not know in any searched account,
-    /// one in state deleting, deleted, failed, expired or rejected, and one
-    /// whose service name is not `endpoint_service_name`. Returns `Err` when
-    /// EC2 could not be asked, and the link then stays pending.
-    ///
-    /// NOTE: the lookup uses the endpoint service's region. A cross-region
-    /// endpoint in another region would be reported as missing.
+    /// Rejects an endpoint that EC2 does not know in any searched account
+    /// and region, one in state deleting, deleted, failed, expired or
+    /// rejected, and one whose service name is not `endpoint_service_name`.
+    /// Returns `Err` when EC2 could not be asked, and the link then stays
+    /// pending.
     pub async fn decide(
         &self,
         atlas_region: &str,
@@ -119,13 +122,22 @@ impl Ec2Checker {
         endpoint_service_name: &str,
     ) -> Result<Acceptance, String> {
         let aws_region = aws_region_name(atlas_region);
+        let mut regions = vec![aws_region.as_str()];
+        regions.extend(
+            self.regions
+                .iter()
+                .map(String::as_str)
+                .filter(|r| *r != aws_region),
+        );
         let accounts = std::iter::once(None).chain(self.accounts.iter().map(|a| Some(a.as_str())));
         for account in accounts {
-            if let Some(endpoint) = self.find(account, &aws_region, vpce_id).await? {
-                return Ok(judge(&endpoint, vpce_id, endpoint_service_name));
+            for region in &regions {
+                if let Some(endpoint) = self.find(account, region, vpce_id).await? {
+                    return Ok(judge(&endpoint, vpce_id, endpoint_service_name));
+                }
             }
         }
-        Ok(reject_missing(vpce_id, &aws_region))
+        Ok(reject_missing(vpce_id, &regions.join(", ")))
     }
 
     /// Describes `vpce_id` in one account; `Ok(None)` when EC2 does not know it.
@@ -157,9 +169,9 @@ impl Ec2Checker {
     }
 }
 
-fn reject_missing(vpce_id: &str, aws_region: &str) -> Acceptance {
+fn reject_missing(vpce_id: &str, aws_regions: &str) -> Acceptance {
     Acceptance::Reject(format!(
-        "Interface endpoint {vpce_id} was not found in AWS region {aws_region}."
+        "Interface endpoint {vpce_id} was not found in AWS region {aws_regions}."
     ))
 }
 

@@ -57,6 +57,9 @@ pub struct SimConfig {
     /// Accounts searched for the endpoint after the one of the simulator's
     /// own credentials, through the role `atlas-sim-reader` in each.
     pub ec2_accounts: Vec<String>,
+    /// AWS regions (`eu-west-1`) searched for the endpoint after the endpoint
+    /// service's own, for cross-region PrivateLink.
+    pub ec2_regions: Vec<String>,
     /// Lifetime of OAuth access tokens, which `expires_in` reports in seconds.
     pub token_ttl: Duration,
     /// Lifetime of Digest nonces. A request with an older nonce gets a new
@@ -77,6 +80,7 @@ impl Default for SimConfig {
             delete_delay: Duration::ZERO,
             ec2_endpoint: None,
             ec2_accounts: Vec::new(),
+            ec2_regions: Vec::new(),
             token_ttl: Duration::from_secs(3600),
             nonce_ttl: Duration::from_secs(300),
         }
@@ -130,7 +134,7 @@ impl Simulator {
                 auth: Authenticator::new(config.auth, config.nonce_ttl, config.token_ttl),
                 ec2: config
                     .ec2_endpoint
-                    .map(|url| Ec2Checker::new(url, config.ec2_accounts)),
+                    .map(|url| Ec2Checker::new(url, config.ec2_accounts, config.ec2_regions)),
                 world: Mutex::new(World::default()),
                 faults: Mutex::new(FaultQueue::default()),
                 requests: Mutex::new(Vec::new()),

@@ -26,6 +26,8 @@ Options (at least one of --digest and --oauth is required):
                            whether a link is accepted or rejected
   --ec2-account ID         also search this account for endpoints, through the
                            role atlas-sim-reader; repeatable
+  --ec2-region REGION      also search this AWS region (eu-west-1) for endpoints,
+                           for cross-region PrivateLink; repeatable
   --service PROJECT,REGION,SERVICE_NAME[,SERVICE_ID]
                            add an AWS endpoint service; repeatable
   -h, --help               print this help
@@ -84,6 +86,18 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, St
                     return Err(format!("{flag} {value:?} is not a 12-digit account id"));
                 }
                 config.ec2_accounts.push(value);
+            }
+            "--ec2-region" => {
+                let valid = !value.is_empty()
+                    && value
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+                if !valid {
+                    return Err(format!(
+                        "{flag} {value:?} is not an AWS region such as eu-west-1"
+                    ));
+                }
+                config.ec2_regions.push(value);
             }
             "--service" => services.push(parse_service(&value)?),
             other => return Err(format!("unknown option {other}")),

@@ -20,6 +20,10 @@ pub const CLIENT_SECRET: &str = "mdb_sa_sk_e2e-secret-91f3";
 /// role. The simulator searches it too, because Atlas receives connections from every account.
 pub const OTHER_ACCOUNT: &str = "444455556666";
 
+/// A region other than the endpoint service's, for cross-region PrivateLink. The simulator
+/// searches it too.
+pub const OTHER_REGION: &str = "eu-west-1";
+
 /// The ids the sample events use, which tests replace with the ones moto creates.
 pub const SAMPLE_VPC: &str = "vpc-0123456789abcdef0";
 pub const SAMPLE_ENDPOINTS: [&str; 2] = ["vpce-0a1b2c3d4e5f60718", "vpce-0b2c3d4e5f6071829"];
@@ -60,6 +64,7 @@ impl Sandbox {
             accept_delay,
             ec2_endpoint: Some(moto.endpoint_url().to_owned()),
             ec2_accounts: vec![OTHER_ACCOUNT.to_owned()],
+            ec2_regions: vec![OTHER_REGION.to_owned()],
             ..SimConfig::default()
         };
         let sim = Simulator::start(config).await.expect("simulator starts");
@@ -88,16 +93,14 @@ impl Sandbox {
     /// Creates a VPC and an interface endpoint to the Atlas endpoint service in `account`, and
     /// returns the VPC id and the endpoint id.
     pub async fn create_endpoint_in(&self, account: &str) -> (String, String) {
-        let account = self.moto.account(account);
-        let (vpc_id, subnets) = account
-            .create_vpc_with_subnets(REGION, 1)
-            .await
-            .expect("VPC created");
-        let vpce = account
-            .create_interface_endpoint(REGION, &vpc_id, &subnets, SERVICE_NAME)
-            .await
-            .expect("interface endpoint created");
-        (vpc_id, vpce)
+        new_endpoint(&self.moto.account(account), REGION).await
+    }
+
+    /// Creates a VPC and an interface endpoint to the Atlas endpoint service (in [`REGION`]) in
+    /// another region of moto's default account, as cross-region PrivateLink does, and returns
+    /// the VPC id and the endpoint id.
+    pub async fn create_endpoint_in_region(&self, region: &str) -> (String, String) {
+        new_endpoint(&self.moto, region).await
     }
 
     /// Returns the function's environment, with API-key credentials in environment variables.
@@ -172,6 +175,19 @@ impl Sandbox {
             .filter(|r| r.method == method && r.path.contains(path))
             .count()
     }
+}
+
+/// Creates a VPC with one subnet and an interface endpoint to [`SERVICE_NAME`] in it.
+async fn new_endpoint(fixtures: &impl Ec2Fixtures, region: &str) -> (String, String) {
+    let (vpc_id, subnets) = fixtures
+        .create_vpc_with_subnets(region, 1)
+        .await
+        .expect("VPC created");
+    let vpce = fixtures
+        .create_interface_endpoint(region, &vpc_id, &subnets, SERVICE_NAME)
+        .await
+        .expect("interface endpoint created");
+    (vpc_id, vpce)
 }
 
 /// Invokes the function and returns its JSON result, failing with the function's log otherwise.

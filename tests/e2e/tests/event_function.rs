@@ -2,7 +2,7 @@
 //! moto and the Atlas simulator, one test per sample event plus replays, credentials from
 //! Secrets Manager and configuration errors.
 
-use e2e::{PROJECT_ID, REGION, Sandbox, invoke_err, invoke_ok};
+use e2e::{OTHER_REGION, PROJECT_ID, REGION, Sandbox, invoke_err, invoke_ok};
 use harness::Ec2Fixtures;
 use serde_json::{Value, json};
 
@@ -29,6 +29,28 @@ async fn create_one_subnet_links() {
     assert_eq!(linked["projectId"], PROJECT_ID);
     assert_eq!(linked["endpointServiceId"], sandbox.service_id.as_str());
     assert_eq!(linked["ec2State"], "available");
+    assert_eq!(linked["atlasStatus"], "AVAILABLE");
+    assert_eq!(linked["verdict"], "inSync");
+    assert_eq!(sandbox.linked().await, vec![(vpce, "AVAILABLE".to_owned())]);
+}
+
+#[tokio::test]
+async fn create_in_other_region_links() {
+    let sandbox = Sandbox::start().await;
+    let (vpc_id, vpce) = sandbox.create_endpoint_in_region(OTHER_REGION).await;
+    let function = sandbox.function(&sandbox.env()).await;
+    let mut event = harness::events::rewrite_ids(
+        &sandbox.event("create-interface-one-subnet", &[&vpce]),
+        [(sandbox.vpc_id.as_str(), vpc_id.as_str())],
+    );
+    // CloudTrail records the call in the endpoint's own region.
+    event["region"] = OTHER_REGION.into();
+    event["detail"]["awsRegion"] = OTHER_REGION.into();
+
+    let result = invoke_ok(&function, &event).await;
+
+    let linked = endpoint(&result, 0);
+    assert_eq!(linked["action"], "linked", "{result}");
     assert_eq!(linked["atlasStatus"], "AVAILABLE");
     assert_eq!(linked["verdict"], "inSync");
     assert_eq!(sandbox.linked().await, vec![(vpce, "AVAILABLE".to_owned())]);

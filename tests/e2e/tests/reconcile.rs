@@ -2,7 +2,7 @@
 //! against moto and the Atlas simulator.
 
 use atlas_sim::ConnectionStatus;
-use e2e::{PROJECT_ID, REGION, Sandbox, invoke_ok};
+use e2e::{OTHER_REGION, PROJECT_ID, REGION, Sandbox, invoke_ok};
 use harness::{Ec2Fixtures, FunctionProcess};
 use serde_json::Value;
 
@@ -79,6 +79,26 @@ async fn sweep_links_missed_endpoint() {
     assert_eq!(result["summary"]["linked"], 1);
     assert_eq!(sandbox.linked().await.len(), 1);
     assert!(tags(&sandbox, &vpce).await.contains(&LINKED_TAG.to_owned()));
+}
+
+#[tokio::test]
+async fn sweep_searches_reconcile_regions() {
+    let sandbox = Sandbox::start().await;
+    let (_, vpce) = sandbox.create_endpoint_in_region(OTHER_REGION).await;
+
+    let function = reconcile_function(&sandbox, &[]).await;
+    let result = invoke_ok(&function, &scheduled_event()).await;
+    assert_eq!(result["summary"]["linked"], 0, "{result}");
+    drop(function);
+
+    let function = reconcile_function(&sandbox, &[("RECONCILE_REGIONS", OTHER_REGION)]).await;
+    let result = invoke_ok(&function, &scheduled_event()).await;
+
+    let healed = entry(&result, &vpce);
+    assert_eq!(healed["action"], "linked");
+    assert_eq!(result["summary"]["linked"], 1);
+    let linked = sandbox.linked().await;
+    assert_eq!(linked, vec![(vpce, "AVAILABLE".to_owned())]);
 }
 
 #[tokio::test]
