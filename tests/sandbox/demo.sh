@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The local sandbox: moto (EC2, Secrets Manager) and the Atlas simulator on 127.0.0.1, and a VPC
 # with an interface endpoint in moto. The event function is invoked through a local Lambda
-# Runtime API with the sample create and delete events. Then an endpoint whose event never
-# arrives is created, and the reconcile function links it. Needs no AWS account.
+# Runtime API with the sample create and delete events, and again for an endpoint in a second
+# account, which it reads through a role assumed with moto's STS. Then an endpoint whose event
+# never arrives is created, and the reconcile function links it. Needs no AWS account.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -16,6 +17,9 @@ service_id="65a1b2c3d4e5f6a7b8c9d0e1"
 service_name="com.amazonaws.vpce.us-east-1.vpce-svc-0e1f2a3b4c5d6e7f8"
 public_key="demo-public-key"
 private_key="demo-private-key"
+# A second account, whose endpoints the function reads through this role. moto accepts any role.
+member_account="444455556666"
+member_role="atlas-privatelink-linker-read"
 
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
@@ -59,7 +63,7 @@ wait_for "http://127.0.0.1:$moto_port/moto-api/" moto
 
 step "Starting the Atlas simulator on 127.0.0.1:$atlas_port"
 "$bin/atlas-sim" --port "$atlas_port" --digest "$public_key:$private_key" \
-    --accept-delay-ms 2000 --ec2-endpoint "http://127.0.0.1:$moto_port" \
+    --accept-delay-ms 2000 --ec2-endpoint "http://127.0.0.1:$moto_port" --ec2-account "$member_account" \
     --service "$project_id,US_EAST_1,$service_name,$service_id" >"$work/atlas.out" 2>"$work/atlas.log" &
 pids+=($!)
 wait_for "http://127.0.0.1:$atlas_port/_sim/health" "the Atlas simulator"
@@ -97,7 +101,32 @@ step "Deleting the endpoint in moto, then invoking events/delete-one.json"
 echo "Both sides compared:"
 .venv/bin/python tests/sandbox/sandbox.py summary <"$work/delete.out"
 
-step "Creating a second endpoint without sending its event, then running the reconcile sweep"
+step "Creating an endpoint in account $member_account, then invoking its create event"
+member="$(.venv/bin/python tests/sandbox/sandbox.py seed --endpoint "http://127.0.0.1:$moto_port" \
+    --service-name "$service_name" --account "$member_account")"
+member_vpc="$(echo "$member" | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["vpcId"])')"
+member_id="$(echo "$member" | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["vpcEndpointId"])')"
+echo "  endpoint $member_id in account $member_account, read through the role $member_role"
+for name in create-interface-one-subnet delete-one; do
+    .venv/bin/python tests/sandbox/sandbox.py rewrite --vpc-id "$member_vpc" --vpc-endpoint-id "$member_id" \
+        --account "$member_account" "events/$name.json" "$work/member-$name.json"
+done
+"$bin/local-invoke" --binary "$bin/linker-events" "${function_env[@]}" \
+    --env "CROSS_ACCOUNT_ROLE_NAME=$member_role" \
+    "$work/member-create-interface-one-subnet.json" 2>"$work/function-member.log" | tee "$work/member-create.out"
+echo "Both sides compared:"
+.venv/bin/python tests/sandbox/sandbox.py summary <"$work/member-create.out"
+
+step "Deleting the endpoint in account $member_account, then invoking its delete event"
+.venv/bin/python tests/sandbox/sandbox.py delete --endpoint "http://127.0.0.1:$moto_port" \
+    --vpc-endpoint-id "$member_id" --account "$member_account"
+"$bin/local-invoke" --binary "$bin/linker-events" "${function_env[@]}" \
+    --env "CROSS_ACCOUNT_ROLE_NAME=$member_role" \
+    "$work/member-delete-one.json" 2>>"$work/function-member.log" | tee "$work/member-delete.out"
+echo "Both sides compared:"
+.venv/bin/python tests/sandbox/sandbox.py summary <"$work/member-delete.out"
+
+step "Creating another endpoint without sending its event, then running the reconcile sweep"
 missed="$(.venv/bin/python tests/sandbox/sandbox.py seed --endpoint "http://127.0.0.1:$moto_port" --service-name "$service_name")"
 missed_id="$(echo "$missed" | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["vpcEndpointId"])')"
 echo "  endpoint $missed_id exists in EC2, and no event told the function about it"

@@ -13,21 +13,30 @@ import boto3
 REGION = "us-east-1"
 SAMPLE_VPC = "vpc-0123456789abcdef0"
 SAMPLE_ENDPOINT = "vpce-0a1b2c3d4e5f60718"
+SAMPLE_ACCOUNT = "111122223333"
 
 
-def ec2(endpoint):
-    return boto3.client(
+def ec2(endpoint, account=None):
+    """Return an EC2 client for moto, acting in `account` when given (moto's account header)."""
+    client = boto3.client(
         "ec2",
         region_name=REGION,
         endpoint_url=endpoint,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
+    if account:
+
+        def add_account_header(request, **_):
+            request.headers["x-moto-account-id"] = account
+
+        client.meta.events.register("before-sign.ec2.*", add_account_header)
+    return client
 
 
 def seed(args):
     """Create a VPC, a subnet and an interface endpoint to the Atlas service; print their ids."""
-    client = ec2(args.endpoint)
+    client = ec2(args.endpoint, args.account)
     vpc = client.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
     subnet = client.create_subnet(VpcId=vpc, CidrBlock="10.20.1.0/24")["Subnet"]["SubnetId"]
     endpoint = client.create_vpc_endpoint(
@@ -40,7 +49,7 @@ def seed(args):
 
 
 def delete(args):
-    ec2(args.endpoint).delete_vpc_endpoints(VpcEndpointIds=[args.vpc_endpoint_id])
+    ec2(args.endpoint, args.account).delete_vpc_endpoints(VpcEndpointIds=[args.vpc_endpoint_id])
 
 
 def rewrite(args):
@@ -48,6 +57,8 @@ def rewrite(args):
     with open(args.source) as source:
         text = source.read()
     text = text.replace(SAMPLE_VPC, args.vpc_id).replace(SAMPLE_ENDPOINT, args.vpc_endpoint_id)
+    if args.account:
+        text = text.replace(SAMPLE_ACCOUNT, args.account)
     with open(args.target, "w") as target:
         target.write(text)
 
@@ -73,16 +84,19 @@ def main():
     command = commands.add_parser("seed")
     command.add_argument("--endpoint", required=True)
     command.add_argument("--service-name", required=True)
+    command.add_argument("--account", help="moto account to create the endpoint in")
     command.set_defaults(run=seed)
 
     command = commands.add_parser("delete")
     command.add_argument("--endpoint", required=True)
     command.add_argument("--vpc-endpoint-id", required=True)
+    command.add_argument("--account", help="moto account that owns the endpoint")
     command.set_defaults(run=delete)
 
     command = commands.add_parser("rewrite")
     command.add_argument("--vpc-id", required=True)
     command.add_argument("--vpc-endpoint-id", required=True)
+    command.add_argument("--account", help="account that made the call, in place of the sample's")
     command.add_argument("source")
     command.add_argument("target")
     command.set_defaults(run=rewrite)
