@@ -185,7 +185,8 @@ fn is_role_name(text: &str) -> bool {
         && text.rsplit('/').next().is_some_and(|name| name.len() <= 64)
 }
 
-/// Reads an optional comma-separated list, checking each entry with `valid`.
+/// Reads an optional comma-separated list, checking each entry with `valid` and dropping
+/// repeated entries.
 fn read_list(
     get: &impl Fn(&str) -> Option<String>,
     name: &str,
@@ -202,7 +203,9 @@ fn read_list(
                 "{name} contains {entry:?}, which is not a {what}"
             )));
         }
-        entries.push(entry.to_owned());
+        if !entries.iter().any(|e| e == entry) {
+            entries.push(entry.to_owned());
+        }
     }
     if entries.is_empty() {
         return Err(ConfigError(format!(
@@ -458,6 +461,17 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(s.policy.allowed_accounts.as_ref().map(Vec::len), Some(2));
+        let repeated = settings(&[
+            ("ATLAS_PROJECT_IDS", PROJECT),
+            ("ATLAS_CREDENTIALS_SECRET", "s"),
+            (
+                "ALLOWED_ACCOUNT_IDS",
+                "444455556666,111122223333,444455556666",
+            ),
+        ])
+        .unwrap();
+        let accounts = repeated.policy.allowed_accounts.unwrap();
+        assert_eq!(accounts, ["444455556666", "111122223333"]);
         assert_eq!(s.policy.allowed_vpcs.as_ref().map(Vec::len), Some(1));
         assert_eq!(
             s.policy.opt_out_tag.as_deref(),

@@ -32,7 +32,7 @@ pub struct AtlasError {
 #[error("EC2 {operation} in {location} failed: {message}")]
 pub struct Ec2Error {
     pub operation: &'static str,
-    /// The region, and the account when it is not the function's own.
+    /// The region, and the account when the call names one.
     pub location: String,
     /// The EC2 error code, such as `UnauthorizedOperation`.
     pub code: Option<String>,

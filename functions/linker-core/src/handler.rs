@@ -14,9 +14,10 @@ use crate::aws::ec2::{Ec2Adapter, OwnIdentity};
 use crate::aws::secrets::read_atlas_secret;
 use crate::config::{CredentialSource, Settings, validate_url};
 use crate::domain::event::{Intent, read_event, read_meta};
+use crate::domain::ids::AccountId;
 use crate::domain::report::{Action, EndpointReport, InvocationReport, Outcome};
 use crate::error::LinkerError;
-use crate::linker::Linker;
+use crate::linker::{Linker, OtherAccounts};
 use crate::metrics::{Metrics, NO_PROJECT};
 
 /// The linker as the functions use it: real EC2 and Atlas adapters.
@@ -211,13 +212,38 @@ async fn build_linker(
             "cannot read the function's account from its ARN; EC2 is read with the function's own credentials unless CROSS_ACCOUNT_ROLE_NAME is set"
         );
     }
+    let other_accounts = other_accounts(settings, own.as_ref());
     Ok(Linker::new(
         Ec2Adapter::new(aws.clone(), settings.cross_account_role.clone(), own),
         atlas,
         settings.projects.clone(),
         settings.dry_run,
         settings.policy.clone(),
-    ))
+    )
+    .with_other_accounts(other_accounts))
+}
+
+/// Returns the accounts read besides the function's own: with a cross-account role, those of
+/// `ALLOWED_ACCOUNT_IDS`, or an open set when that list is unset.
+fn other_accounts(settings: &Settings, own: Option<&OwnIdentity>) -> OtherAccounts {
+    if settings.cross_account_role.is_none() {
+        return OtherAccounts::default();
+    }
+    let Some(allowed) = &settings.policy.allowed_accounts else {
+        return OtherAccounts {
+            listed: Vec::new(),
+            unlisted: true,
+        };
+    };
+    let listed = allowed
+        .iter()
+        .filter_map(|id| AccountId::parse(id))
+        .filter(|id| own.is_none_or(|own| own.account != *id))
+        .collect();
+    OtherAccounts {
+        listed,
+        unlisted: false,
+    }
 }
 
 /// Returns the time left before `deadline_ms` (milliseconds since the Unix epoch).

@@ -30,7 +30,18 @@ pub struct Linker<E, A> {
     projects: Vec<ProjectId>,
     dry_run: bool,
     policy: LinkPolicy,
+    other_accounts: OtherAccounts,
     services: Mutex<ServiceCache>,
+}
+
+/// The accounts the linker reads besides the function's own, through the cross-account role.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OtherAccounts {
+    /// The accounts of `ALLOWED_ACCOUNT_IDS` other than the function's own.
+    pub listed: Vec<AccountId>,
+    /// True when the role may be assumed in accounts that `listed` does not name, because
+    /// `ALLOWED_ACCOUNT_IDS` is unset. An endpoint that no listed account has may then exist.
+    pub unlisted: bool,
 }
 
 /// The allow-lists that decide which endpoints may be linked. A `None` list allows everything.
@@ -47,10 +58,8 @@ pub struct LinkPolicy {
 impl LinkPolicy {
     /// Returns why an event from `account` may not be acted on, or `None` when it may. This is
     /// checked before EC2 is read, so that no role is assumed in an account outside the list.
-    fn account_refusal(&self, account: Option<&AccountId>) -> Option<String> {
-        let (Some(accounts), Some(account)) = (&self.allowed_accounts, account) else {
-            return None;
-        };
+    fn account_refusal(&self, account: &AccountId) -> Option<String> {
+        let accounts = self.allowed_accounts.as_ref()?;
         (!accounts.iter().any(|a| a == account.as_str()))
             .then(|| format!("account {account} is not in ALLOWED_ACCOUNT_IDS"))
     }
@@ -135,8 +144,20 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
             projects,
             dry_run,
             policy,
+            other_accounts: OtherAccounts::default(),
             services: Mutex::new(ServiceCache::default()),
         }
+    }
+
+    /// Sets the accounts read besides the function's own: the sweep searches them, and a delete
+    /// event checks them before it unlinks an endpoint that its own account does not list.
+    pub fn with_other_accounts(mut self, other_accounts: OtherAccounts) -> Self {
+        self.other_accounts = other_accounts;
+        self
+    }
+
+    pub fn other_accounts(&self) -> &OtherAccounts {
+        &self.other_accounts
     }
 
     pub fn dry_run(&self) -> bool {
@@ -167,11 +188,11 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
         wait_until: Instant,
     ) -> Result<EndpointReport, LinkerError> {
         let id = &created.endpoint_id;
-        if let Some(reason) = self.policy.account_refusal(created.account.as_ref()) {
+        if let Some(reason) = self.policy.account_refusal(&created.account) {
             info!(vpc_endpoint_id = %id, reason = reason.as_str(), "endpoint not linked by policy");
             return Ok(EndpointReport::ignored(id.as_str(), reason));
         }
-        let at = Ec2Location::new(created.account.clone(), created.region.clone());
+        let at = Ec2Location::new(Some(created.account.clone()), created.region.clone());
         let Some(found) = self.ec2.describe_endpoint(&at, id).await? else {
             return Ok(EndpointReport::ignored(
                 id.as_str(),
@@ -335,14 +356,14 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
                 )),
             ));
         }
-        if let Some(reason) = self.policy.account_refusal(deleted.account.as_ref()) {
+        if let Some(reason) = self.policy.account_refusal(&deleted.account) {
             info!(reason = reason.as_str(), "delete event ignored by policy");
             for id in &deleted.deleted {
                 reports.push(EndpointReport::ignored(id.as_str(), reason.clone()));
             }
             return Ok(reports);
         }
-        let at = Ec2Location::new(deleted.account.clone(), deleted.region.clone());
+        let at = Ec2Location::new(Some(deleted.account.clone()), deleted.region.clone());
         for id in &deleted.deleted {
             reports.push(self.unlink(&at, id, wait_until).await?);
         }
@@ -363,6 +384,16 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
                 ec2_before.as_str()
             );
             warn!(vpc_endpoint_id = %id, ec2_state = ec2_before.as_str(), "delete event for an endpoint that EC2 still lists as alive");
+            return Ok(EndpointReport::ignored(id.as_str(), reason));
+        }
+        if ec2_before == Ec2State::NotFound
+            && let Some((elsewhere, state)) = self.alive_elsewhere(at, id).await?
+        {
+            let reason = format!(
+                "EC2 does not list the endpoint in {at}, but lists it as {} in {elsewhere}, so its link stays",
+                state.as_str()
+            );
+            warn!(vpc_endpoint_id = %id, reason = reason.as_str(), "delete event names another account than the endpoint's");
             return Ok(EndpointReport::ignored(id.as_str(), reason));
         }
         let Some(service) = self.find_service(Lookup::ByEndpoint(id)).await? else {
@@ -421,6 +452,29 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
         if let Err(error) = self.ec2.tag_endpoint(at, id, LINKED_TAG, &value).await {
             warn!(vpc_endpoint_id = %id, error = %error, "could not tag the linked endpoint; the reconcile sweep will treat it as unmanaged unless its account is allowed");
         }
+    }
+
+    /// Looks for an endpoint that `at` does not list in the other accounts the linker reads, in
+    /// the same region. Returns where EC2 lists it alive, if anywhere. A delete event that names
+    /// the wrong account must not remove the link of a live endpoint.
+    async fn alive_elsewhere(
+        &self,
+        at: &Ec2Location,
+        id: &VpcEndpointId,
+    ) -> Result<Option<(Ec2Location, Ec2State)>, LinkerError> {
+        let others =
+            std::iter::once(None).chain(self.other_accounts.listed.iter().cloned().map(Some));
+        for account in others {
+            let elsewhere = Ec2Location::new(account, at.region.clone());
+            if elsewhere == *at {
+                continue;
+            }
+            let state = self.ec2_state(&elsewhere, id).await?;
+            if state.is_alive() {
+                return Ok(Some((elsewhere, state)));
+            }
+        }
+        Ok(None)
     }
 
     async fn ec2_state(

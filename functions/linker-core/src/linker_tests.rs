@@ -293,7 +293,7 @@ fn linker(ec2: FakeEc2, atlas: FakeAtlas, dry_run: bool) -> Linker<FakeEc2, Fake
 
 fn created(endpoint: &str, service: &str) -> Intent {
     Intent::Link(CreatedEndpoint {
-        account: None,
+        account: AccountId::parse(OWN_ACCOUNT).unwrap(),
         region: AwsRegion::parse("us-east-1").unwrap(),
         endpoint_id: VpcEndpointId::parse(endpoint).unwrap(),
         service_name: EndpointServiceName::parse(service).unwrap(),
@@ -301,9 +301,20 @@ fn created(endpoint: &str, service: &str) -> Intent {
     })
 }
 
+/// Returns other accounts that the linker reads, as `ALLOWED_ACCOUNT_IDS` lists them.
+fn listed(accounts: &[&str]) -> OtherAccounts {
+    OtherAccounts {
+        listed: accounts
+            .iter()
+            .map(|a| AccountId::parse(a).unwrap())
+            .collect(),
+        unlisted: false,
+    }
+}
+
 /// Sets the account a created or deleted intent names.
 fn from_account(intent: Intent, account: &str) -> Intent {
-    let account = Some(AccountId::parse(account).unwrap());
+    let account = AccountId::parse(account).unwrap();
     match intent {
         Intent::Link(created) => Intent::Link(CreatedEndpoint { account, ..created }),
         Intent::Unlink(deleted) => Intent::Unlink(DeletedEndpoints { account, ..deleted }),
@@ -313,7 +324,7 @@ fn from_account(intent: Intent, account: &str) -> Intent {
 
 fn deleted(ids: &[&str], unsuccessful: &[(&str, &str)]) -> Intent {
     Intent::Unlink(DeletedEndpoints {
-        account: None,
+        account: AccountId::parse(OWN_ACCOUNT).unwrap(),
         region: AwsRegion::parse("us-east-1").unwrap(),
         deleted: ids
             .iter()
@@ -779,6 +790,42 @@ async fn link_reads_the_event_account() {
 }
 
 #[tokio::test]
+async fn delete_naming_wrong_account_keeps_link() {
+    let alive_in_other =
+        || FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "available").owned_by(OTHER_ACCOUNT);
+    let atlas = || FakeAtlas::with_service(SERVICE_NAME, &[ENDPOINT]);
+
+    // The event names the own account, where EC2 does not know the endpoint.
+    let reader =
+        linker(alive_in_other(), atlas(), false).with_other_accounts(listed(&[OTHER_ACCOUNT]));
+    let report = one(&reader, deleted(&[ENDPOINT], &[])).await;
+    assert_eq!(report.action, Action::Ignored);
+    let detail = report.detail.unwrap_or_default();
+    assert!(
+        detail.contains("lists it as available in us-east-1 of account 444455556666"),
+        "{detail}"
+    );
+    assert_eq!(reader.atlas().calls("unlink"), 0);
+
+    // The event names a third account, and the endpoint lives in the own account.
+    let alive_here = FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "available");
+    let reader = linker(alive_here, atlas(), false).with_other_accounts(listed(&["777788889999"]));
+    let report = one(
+        &reader,
+        from_account(deleted(&[ENDPOINT], &[]), "777788889999"),
+    )
+    .await;
+    assert_eq!(report.action, Action::Ignored);
+    assert_eq!(reader.atlas().calls("unlink"), 0);
+
+    // Gone from every account the linker reads, the link is removed.
+    let reader =
+        linker(FakeEc2::default(), atlas(), false).with_other_accounts(listed(&[OTHER_ACCOUNT]));
+    let report = one(&reader, deleted(&[ENDPOINT], &[])).await;
+    assert_eq!(report.action, Action::Unlinked);
+}
+
+#[tokio::test]
 async fn account_outside_allow_list_is_not_read() {
     let policy = LinkPolicy {
         allowed_accounts: Some(vec![OWN_ACCOUNT.into()]),
@@ -816,7 +863,6 @@ mod sweep {
 
     fn options() -> SweepOptions {
         SweepOptions {
-            accounts: vec![None],
             extra_regions: Vec::new(),
             mismatch_age_limit: Duration::from_secs(3_600),
             now_unix: NOW,
@@ -901,18 +947,22 @@ mod sweep {
 
     #[tokio::test]
     async fn sweep_searches_other_accounts() {
-        let other = || Some(AccountId::parse(OTHER_ACCOUNT).unwrap());
-        let ec2 = FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "pendingAcceptance")
-            .owned_by(OTHER_ACCOUNT);
-        let linker = linker(ec2, FakeAtlas::with_service(SERVICE_NAME, &[]), false);
-
+        let in_other = || {
+            FakeEc2::with(ENDPOINT, SERVICE_NAME, "Interface", "pendingAcceptance")
+                .owned_by(OTHER_ACCOUNT)
+        };
+        let linker = super::linker(
+            in_other(),
+            FakeAtlas::with_service(SERVICE_NAME, &[]),
+            false,
+        );
         let reports = linker.sweep(&options()).await.unwrap().endpoints;
         assert!(reports.is_empty(), "the own account has no endpoint");
 
-        let options = SweepOptions {
-            accounts: vec![None, other()],
-            ..options()
-        };
+        let atlas = FakeAtlas::with_service(SERVICE_NAME, &[]);
+        let linker =
+            super::linker(in_other(), atlas, false).with_other_accounts(listed(&[OTHER_ACCOUNT]));
+        let options = options();
         let reports = linker.sweep(&options).await.unwrap().endpoints;
         assert_eq!(reports.len(), 1);
         assert_eq!(reports[0].action, Action::Linked);
@@ -927,7 +977,7 @@ mod sweep {
             LINKED_TAG,
         );
         let atlas = FakeAtlas::with_service(SERVICE_NAME, &[ENDPOINT]);
-        let linker = super::linker(ec2, atlas, false);
+        let linker = super::linker(ec2, atlas, false).with_other_accounts(listed(&[OTHER_ACCOUNT]));
         let reports = linker.sweep(&options).await.unwrap().endpoints;
         assert_eq!(reports[0].action, Action::Unlinked);
     }
@@ -949,14 +999,10 @@ mod sweep {
         };
         let linked_in_other = "vpce-0c3d4e5f607182930";
         let atlas = FakeAtlas::with_service(SERVICE_NAME, &[linked_in_other]);
-        let linker = linker(ec2, atlas, false);
-        let account = |id: &str| Some(AccountId::parse(id).unwrap());
-        let options = SweepOptions {
-            accounts: vec![None, account(OTHER_ACCOUNT), account(THIRD_ACCOUNT)],
-            ..options()
-        };
+        let linker =
+            linker(ec2, atlas, false).with_other_accounts(listed(&[OTHER_ACCOUNT, THIRD_ACCOUNT]));
 
-        let sweep = linker.sweep(&options).await.unwrap();
+        let sweep = linker.sweep(&options()).await.unwrap();
 
         assert_eq!(sweep.unreadable_accounts.len(), 1);
         assert_eq!(sweep.unreadable_accounts[0].0.as_str(), OTHER_ACCOUNT);
@@ -982,6 +1028,27 @@ mod sweep {
             1,
             "listed once, not per region or service"
         );
+    }
+
+    #[tokio::test]
+    async fn sweep_without_account_list_gives_no_verdict() {
+        let open = OtherAccounts {
+            listed: Vec::new(),
+            unlisted: true,
+        };
+        let atlas = FakeAtlas::with_service(SERVICE_NAME, &[ENDPOINT]);
+        let linker = linker(FakeEc2::default(), atlas, false).with_other_accounts(open);
+
+        let reports = linker.sweep(&options()).await.unwrap().endpoints;
+
+        assert_eq!(reports[0].action, Action::Unmanaged);
+        assert_eq!(reports[0].verdict, None);
+        let detail = reports[0].detail.clone().unwrap_or_default();
+        assert!(
+            detail.contains("list its account in ALLOWED_ACCOUNT_IDS"),
+            "{detail}"
+        );
+        assert_eq!(linker.atlas().calls("unlink"), 0);
     }
 
     #[tokio::test]

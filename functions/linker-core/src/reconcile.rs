@@ -9,9 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tracing::{error, info};
 
-use crate::aws::ec2::OwnIdentity;
 use crate::config::Settings;
-use crate::domain::ids::AccountId;
 use crate::domain::report::{Action, EndpointReport};
 use crate::domain::verdict::Verdict;
 use crate::error::LinkerError;
@@ -60,27 +58,6 @@ impl SweepSummary {
         }
         summary
     }
-}
-
-/// Returns the accounts a sweep searches: the own account (`None`), and with a cross-account
-/// role every other account of `ALLOWED_ACCOUNT_IDS`.
-fn sweep_accounts(settings: &Settings, function_arn: &str) -> Vec<Option<AccountId>> {
-    let mut accounts = vec![None];
-    let (Some(_), Some(allowed)) = (
-        &settings.cross_account_role,
-        &settings.policy.allowed_accounts,
-    ) else {
-        return accounts;
-    };
-    let own = OwnIdentity::from_function_arn(function_arn).map(|own| own.account);
-    accounts.extend(
-        allowed
-            .iter()
-            .filter_map(|id| AccountId::parse(id))
-            .filter(|id| Some(id) != own.as_ref())
-            .map(Some),
-    );
-    accounts
 }
 
 /// The reconcile function's JSON result.
@@ -132,21 +109,21 @@ impl ReconcileFunction {
         deadline_ms: u64,
     ) -> Result<Value, LinkerError> {
         let settings = &self.state.settings;
-        let accounts = sweep_accounts(settings, function_arn);
+        let linker = self.state.linker(function_arn).await?;
+        let other_accounts = linker.other_accounts();
         info!(
             event_id,
             dry_run = settings.dry_run,
-            accounts = accounts.len(),
+            other_accounts = other_accounts.listed.len(),
+            unlisted_accounts = other_accounts.unlisted,
             "reconcile sweep started"
         );
-        let linker = self.state.linker(function_arn).await?;
         let budget = remaining_time(deadline_ms).saturating_sub(settings.deadline_margin);
         let now_unix = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs() as i64;
         let options = SweepOptions {
-            accounts,
             extra_regions: settings.reconcile_regions.clone(),
             mismatch_age_limit: settings.mismatch_age_limit,
             now_unix,
@@ -164,7 +141,8 @@ impl ReconcileFunction {
 
         let mut metrics = Metrics::default();
         for endpoint in &sweep.endpoints {
-            log_endpoint(event_id, "ReconcileSweep", "", endpoint);
+            let account_id = endpoint.account_id.as_deref().unwrap_or("");
+            log_endpoint(event_id, "ReconcileSweep", account_id, endpoint);
             metrics.add_report(endpoint);
         }
         metrics.emit();

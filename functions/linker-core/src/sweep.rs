@@ -39,9 +39,6 @@ pub const REPAIRED_TAG: &str = "atlas-privatelink-linker:repaired";
 /// Settings of one sweep.
 #[derive(Clone, Debug)]
 pub struct SweepOptions {
-    /// Accounts searched for endpoints: `None` stands for the function's own account, and the
-    /// others are read through the cross-account role. An empty list searches the own account.
-    pub accounts: Vec<Option<AccountId>>,
     /// Regions searched for endpoints besides each endpoint service's own region, for
     /// cross-region PrivateLink.
     pub extra_regions: Vec<AwsRegion>,
@@ -103,14 +100,11 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
                 regions.push(region.clone());
             }
         }
-        let own = [None];
-        let accounts = if options.accounts.is_empty() {
-            &own[..]
-        } else {
-            &options.accounts[..]
-        };
+        // `None` is the function's own account.
+        let listed = self.other_accounts.listed.iter().cloned().map(Some);
+        let accounts: Vec<Option<AccountId>> = std::iter::once(None).chain(listed).collect();
         let mut endpoints: Vec<(Ec2Location, Ec2Endpoint)> = Vec::new();
-        for account in accounts {
+        for account in &accounts {
             let unreadable =
                 |id: &AccountId| sweep.unreadable_accounts.iter().any(|(a, _)| a == id);
             if account.as_ref().is_some_and(unreadable) {
@@ -158,6 +152,16 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
             let mut report = self
                 .check_link(&at, &id, found.map(|(_, e)| e), service, options)
                 .await?;
+            if found.is_none() && self.other_accounts.unlisted && report.action == Action::Unmanaged
+            {
+                // The endpoint may belong to an account the sweep does not read. Its absence
+                // proves nothing, so the pair gets no verdict rather than a mismatch.
+                report.verdict = None;
+                report.detail = Some(
+                    "EC2 does not list the endpoint in the accounts the sweep reads; list its account in ALLOWED_ACCOUNT_IDS so that the sweep can read it"
+                        .to_owned(),
+                );
+            }
             if found.is_none() && !sweep.unreadable_accounts.is_empty() {
                 let accounts: Vec<&str> = sweep
                     .unreadable_accounts
@@ -399,6 +403,7 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
             atlas_state,
         );
         report.managed = Some(managed || action == Action::Linked);
+        report.account_id.clone_from(&endpoint.owner_id);
         let verdict = report.verdict.unwrap_or(Verdict::Mismatch);
         if verdict != Verdict::InSync
             && let Some(created) = endpoint.created_at

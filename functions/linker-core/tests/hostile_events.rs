@@ -865,7 +865,7 @@ fn create_field_cases() -> Vec<Case> {
         case(
             "recipientAccountId and account missing",
             remove(remove(create(), "/detail/recipientAccountId"), "/account"),
-            Link(ENDPOINT),
+            Invalid("detail.recipientAccountId or account is missing"),
         ),
         case(
             "awsRegion null uses envelope region",

@@ -45,8 +45,8 @@ pub enum Intent {
 /// each field with EC2 before acting on it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CreatedEndpoint {
-    /// The account that made the call and owns the endpoint; `None` when the delivery names none.
-    pub account: Option<AccountId>,
+    /// The account that made the call and owns the endpoint.
+    pub account: AccountId,
     pub region: AwsRegion,
     pub endpoint_id: VpcEndpointId,
     pub service_name: EndpointServiceName,
@@ -56,8 +56,8 @@ pub struct CreatedEndpoint {
 /// The outcome of a `DeleteVpcEndpoints` call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeletedEndpoints {
-    /// The account that made the call; `None` when the delivery names none.
-    pub account: Option<AccountId>,
+    /// The account that made the call and owned the endpoints.
+    pub account: AccountId,
     pub region: AwsRegion,
     /// Ids that EC2 deleted: the requested ids minus those listed as unsuccessful.
     pub deleted: Vec<VpcEndpointId>,
@@ -149,9 +149,9 @@ pub fn read_event(event: &Value) -> Result<Intent, InvalidEvent> {
 }
 
 /// Picks the account of the API call: `detail.recipientAccountId`, else the envelope's
-/// `account`. A value that is not 12 digits rejects the event, because the function would read
-/// EC2 in that account.
-fn event_account(event: &Value, detail: &Value) -> Result<Option<AccountId>, InvalidEvent> {
+/// `account`. A missing value, or one that is not 12 digits, rejects the event, because the
+/// function reads EC2 in that account.
+fn event_account(event: &Value, detail: &Value) -> Result<AccountId, InvalidEvent> {
     let found = [
         (
             "detail.recipientAccountId",
@@ -162,13 +162,14 @@ fn event_account(event: &Value, detail: &Value) -> Result<Option<AccountId>, Inv
     .into_iter()
     .find_map(|(path, value)| value.filter(|v| !v.is_null()).map(|v| (path, v)));
     let Some((path, value)) = found else {
-        return Ok(None);
+        return Err(invalid("detail.recipientAccountId or account is missing"));
     };
     let raw = text(value)
         .ok_or_else(|| invalid(format!("{path} must be a string, got {}", kind(value))))?;
-    AccountId::parse(&raw).map(Some).ok_or_else(|| {
+    AccountId::parse(&raw).ok_or_else(|| {
         invalid(format!(
-            "{path} {raw:?} is not an AWS account id (12 digits)"
+            "{path} {:?} is not an AWS account id (12 digits)",
+            shorten(&raw)
         ))
     })
 }
@@ -182,13 +183,17 @@ fn event_region(event: &Value, detail: &Value) -> Result<AwsRegion, InvalidEvent
             required_text(event, "region", "detail.awsRegion or region")?,
         ),
     };
-    AwsRegion::parse(&value)
-        .ok_or_else(|| invalid(format!("{path} {value:?} is not an AWS region name")))
+    AwsRegion::parse(&value).ok_or_else(|| {
+        invalid(format!(
+            "{path} {:?} is not an AWS region name",
+            shorten(&value)
+        ))
+    })
 }
 
 fn read_create(
     detail: &Value,
-    account: Option<AccountId>,
+    account: AccountId,
     region: AwsRegion,
 ) -> Result<Intent, InvalidEvent> {
     let request = detail
@@ -231,7 +236,8 @@ fn read_create(
     let raw_id = required_text(response, "vpcEndpointId", id_path)?;
     let endpoint_id = VpcEndpointId::parse(&raw_id).ok_or_else(|| {
         invalid(format!(
-            "{id_path} {raw_id:?} is not vpce- and 17 hex digits"
+            "{id_path} {:?} is not vpce- and 17 hex digits",
+            shorten(&raw_id)
         ))
     })?;
 
@@ -262,7 +268,7 @@ fn read_create(
 
 fn read_delete(
     detail: &Value,
-    account: Option<AccountId>,
+    account: AccountId,
     region: AwsRegion,
 ) -> Result<Intent, InvalidEvent> {
     let request_path = "detail.requestParameters.DeleteVpcEndpointsRequest";
@@ -313,7 +319,8 @@ fn read_delete(
         }
         let id = VpcEndpointId::parse(&raw).ok_or_else(|| {
             invalid(format!(
-                "{request_path}.VpcEndpointId {raw:?} is not vpce- and 17 hex digits"
+                "{request_path}.VpcEndpointId {:?} is not vpce- and 17 hex digits",
+                shorten(&raw)
             ))
         })?;
         if seen.insert(id.clone()) {
@@ -411,6 +418,18 @@ fn collect_items<'a>(value: &'a Value, items: &mut Vec<&'a Value>, depth: usize)
             items.push(other);
             true
         }
+    }
+}
+
+/// The longest value an error message repeats in full.
+const MAX_SHOWN_CHARS: usize = 64;
+
+/// Returns `raw`, cut to [`MAX_SHOWN_CHARS`] characters with a marker, so that a huge value does
+/// not make the error as large as the event.
+fn shorten(raw: &str) -> String {
+    match raw.char_indices().nth(MAX_SHOWN_CHARS) {
+        Some((end, _)) => format!("{}… ({} characters)", &raw[..end], raw.chars().count()),
+        None => raw.to_owned(),
     }
 }
 

@@ -339,20 +339,23 @@ fn region_falls_back_to_envelope() {
 fn account_read_from_recipient_then_envelope() {
     let mut event = sample("create-interface-one-subnet.json");
     event["account"] = json!("444455556666");
-    let account = |e: &Value| expect_link(e).account.map(|a| a.as_str().to_owned());
-    assert_eq!(account(&event).as_deref(), Some("111122223333"));
+    let account = |e: &Value| expect_link(e).account.as_str().to_owned();
+    assert_eq!(account(&event), "111122223333");
     event["detail"]
         .as_object_mut()
         .unwrap()
         .remove("recipientAccountId");
-    assert_eq!(account(&event).as_deref(), Some("444455556666"));
+    assert_eq!(account(&event), "444455556666");
     event.as_object_mut().unwrap().remove("account");
-    assert_eq!(account(&event), None);
+    let message = expect_invalid(&event);
+    assert!(
+        message.contains("recipientAccountId or account is missing"),
+        "{message}"
+    );
 
     let mut deleted = sample("delete-one.json");
     deleted["detail"]["recipientAccountId"] = json!(777788889999u64);
-    let account = expect_unlink(&deleted).account.expect("an account");
-    assert_eq!(account.as_str(), "777788889999");
+    assert_eq!(expect_unlink(&deleted).account.as_str(), "777788889999");
 }
 
 #[test]
@@ -380,6 +383,12 @@ fn account_invalid_rejected() {
     event["account"] = json!("../../111122223333");
     let message = expect_invalid(&event);
     assert!(message.contains("is not an AWS account id"), "{message}");
+
+    let mut event = sample("create-interface-one-subnet.json");
+    event["detail"]["recipientAccountId"] = json!("1".repeat(3000));
+    let message = expect_invalid(&event);
+    assert!(message.len() < 200, "{message}");
+    assert!(message.contains("(3000 characters)"), "{message}");
 }
 
 #[test]

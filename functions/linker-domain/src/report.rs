@@ -81,6 +81,9 @@ pub struct EndpointReport {
     /// The reason the endpoint was ignored, the delete failed or the sweep left it alone.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The account that owns the endpoint, as EC2 reports it (reconcile sweep only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
     /// Whether this tool manages the endpoint (reconcile sweep only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub managed: Option<bool>,
@@ -111,6 +114,7 @@ impl EndpointReport {
             atlas_error_message: None,
             verdict: None,
             detail,
+            account_id: None,
             managed: None,
             age_seconds: None,
             overdue: false,
@@ -136,6 +140,7 @@ impl EndpointReport {
             atlas_error_message: atlas.error_message.clone(),
             verdict: Some(classify(ec2, atlas)),
             detail: None,
+            account_id: None,
             managed: None,
             age_seconds: None,
             overdue: false,

@@ -204,7 +204,14 @@ async fn unreachable_sts_fails_naming_the_role() {
     assert_eq!(error_type, "Retryable", "{message}");
     assert!(message.contains("loading credentials"), "{message}");
     let role_arn = format!("arn:aws:iam::{OTHER_ACCOUNT}:role/{ROLE_NAME}");
-    assert!(message.contains(&role_arn), "{message}");
+    assert!(
+        message.contains(&format!("assuming {role_arn} failed")),
+        "{message}"
+    );
+    assert!(
+        !message.contains("trust policy"),
+        "an outage is not a trust problem: {message}"
+    );
     assert!(sandbox.linked().await.is_empty());
     assert_eq!(sandbox.atlas_requests("POST", "/endpoint/"), 0);
 }
@@ -241,4 +248,82 @@ async fn sweep_goes_on_without_unreadable_account() {
     let linked = sandbox.linked().await;
     assert_eq!(linked.len(), 1, "the own account's endpoint is linked");
     assert_eq!(linked[0].0, own);
+}
+
+/// Starts a stand-in for STS on 127.0.0.1 that denies every AssumeRole call as AWS does when the
+/// role's trust policy does not name the caller, and returns its URL.
+async fn start_denying_sts() -> String {
+    async fn deny() -> impl axum::response::IntoResponse {
+        let body = r#"<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <Error>
+    <Type>Sender</Type>
+    <Code>AccessDenied</Code>
+    <Message>User: arn:aws:sts::111122223333:assumed-role/linker/x is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::444455556666:role/platform/atlas-privatelink-linker-read</Message>
+  </Error>
+  <RequestId>c6104cbe-af31-11e0-8154-cbc7ccf896c7</RequestId>
+</ErrorResponse>"#;
+        (
+            axum::http::StatusCode::FORBIDDEN,
+            [("content-type", "text/xml")],
+            body,
+        )
+    }
+    let app = axum::Router::new().route("/", axum::routing::post(deny));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("port bound");
+    let url = format!("http://{}", listener.local_addr().expect("local address"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test]
+async fn denied_role_is_configuration_error() {
+    let sandbox = Sandbox::start().await;
+    let (vpc_id, vpce) = sandbox.create_endpoint_in(OTHER_ACCOUNT).await;
+    let sts = start_denying_sts().await;
+    let env = with(
+        &sandbox,
+        &[
+            ("CROSS_ACCOUNT_ROLE_NAME", ROLE_NAME),
+            ("AWS_ENDPOINT_URL_STS", &sts),
+        ],
+    );
+    let function = sandbox.function(&env).await;
+
+    let create = event_from("create-interface-one-subnet", OTHER_ACCOUNT, &vpc_id, &vpce);
+    let (error_type, message) = invoke_err(&function, &create).await;
+
+    assert_eq!(error_type, "Configuration", "{message}");
+    assert!(message.contains("STS denied AssumeRole"), "{message}");
+    assert!(message.contains("trust policy"), "{message}");
+    assert!(sandbox.linked().await.is_empty());
+}
+
+#[tokio::test]
+async fn delete_naming_wrong_account_keeps_link() {
+    let sandbox = Sandbox::start().await;
+    let (vpc_id, vpce) = sandbox.create_endpoint_in(OTHER_ACCOUNT).await;
+    let allowed = format!("{FUNCTION_ACCOUNT_ID},{MOTO_DEFAULT_ACCOUNT},{OTHER_ACCOUNT}");
+    let env = with(
+        &sandbox,
+        &[
+            ("CROSS_ACCOUNT_ROLE_NAME", ROLE_NAME),
+            ("ALLOWED_ACCOUNT_IDS", &allowed),
+        ],
+    );
+    let function = sandbox.function(&env).await;
+    let create = event_from("create-interface-one-subnet", OTHER_ACCOUNT, &vpc_id, &vpce);
+    invoke_ok(&function, &create).await;
+
+    // The endpoint is still alive in its account, and the event names the function's own.
+    let delete = event_from("delete-one", FUNCTION_ACCOUNT_ID, &vpc_id, &vpce);
+    let result = invoke_ok(&function, &delete).await;
+
+    let kept = &result["endpoints"][0];
+    assert_eq!(kept["action"], "ignored", "{result}");
+    let detail = kept["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("of account 444455556666"), "{detail}");
+    assert_eq!(sandbox.atlas_requests("DELETE", "/endpoint/"), 0);
+    assert_eq!(sandbox.linked().await, vec![(vpce, "AVAILABLE".to_owned())]);
 }

@@ -173,8 +173,9 @@ impl Ec2Adapter {
             .clone()
     }
 
-    /// Builds the error of a failed call, naming the assumed role when one was used: a failure
-    /// to get its credentials is the likeliest cause of an error that is not EC2's own.
+    /// Builds the error of a failed call. When the credentials of the cross-account role could
+    /// not be loaded, the error names the role, and a denial by STS is a configuration error:
+    /// retrying does not help until the role or its trust policy changes.
     fn error<E>(
         &self,
         operation: &'static str,
@@ -185,21 +186,35 @@ impl Ec2Adapter {
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
         let mut converted = ec2_error(operation, at, error);
-        let role = self.cross_account_role.as_deref();
-        if let (Ok(Some(account)), Some(role), false) = (
+        let (Ok(Some(account)), Some(role)) = (
             self.foreign_account(operation, at),
-            role,
-            matches!(error, SdkError::ServiceError(_)),
-        ) {
-            converted.message = format!(
-                "{} (through role {}, assumed with session name {ROLE_SESSION_NAME}; check that the role exists and trusts the function's role)",
-                converted.message,
-                self.role_arn(account, role)
-            );
+            self.cross_account_role.as_deref(),
+        ) else {
+            return converted;
+        };
+        let chain = crate::error::display_chain(error);
+        if matches!(error, SdkError::ServiceError(_)) || !chain.contains(CREDENTIALS_FAILURE) {
+            return converted;
         }
+        let role_arn = self.role_arn(account, role);
+        // The SDK reports STS's error code in parentheses, as in "unhandled error (AccessDenied)".
+        let denied = PERMISSION_CODES
+            .iter()
+            .any(|code| chain.contains(&format!("({code})")));
+        converted.message = if denied {
+            converted.class = ErrorClass::Configuration;
+            format!(
+                "STS denied AssumeRole on {role_arn} (session name {ROLE_SESSION_NAME}): {chain}; check that the role exists in account {account} and that its trust policy names the function's execution role"
+            )
+        } else {
+            format!("assuming {role_arn} failed: {chain}")
+        };
         converted
     }
 }
+
+/// The text the SDK puts in an error when a credentials provider failed.
+const CREDENTIALS_FAILURE: &str = "an error occurred while loading credentials";
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
@@ -347,17 +362,20 @@ where
     }
 }
 
+/// Error codes of EC2 and STS that mean the credentials may not make the call.
+const PERMISSION_CODES: [&str; 8] = [
+    "UnauthorizedOperation",
+    "AuthFailure",
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "AccessDenied",
+    "OptInRequired",
+    "RegionDisabledException",
+];
+
 fn is_permission_error(code: &str) -> bool {
-    matches!(
-        code,
-        "UnauthorizedOperation"
-            | "AuthFailure"
-            | "InvalidClientTokenId"
-            | "SignatureDoesNotMatch"
-            | "ExpiredToken"
-            | "AccessDenied"
-            | "OptInRequired"
-    )
+    PERMISSION_CODES.contains(&code)
 }
 
 fn is_throttling(code: &str) -> bool {
