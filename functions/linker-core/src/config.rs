@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use crate::atlas::AtlasCredentials;
+use crate::domain::event::shorten;
 use crate::domain::ids::{AwsRegion, ProjectId};
 use crate::linker::LinkPolicy;
 use crate::secret::Secret;
@@ -200,7 +201,8 @@ fn read_list(
     for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
         if !valid(entry) {
             return Err(ConfigError(format!(
-                "{name} contains {entry:?}, which is not a {what}"
+                "{name} contains {:?}, which is not a {what}",
+                shorten(entry)
             )));
         }
         if !entries.iter().any(|e| e == entry) {
@@ -225,7 +227,10 @@ fn read_projects(value: Option<String>) -> Result<Vec<ProjectId>, ConfigError> {
     let mut projects = Vec::new();
     for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let project = ProjectId::parse(part).ok_or_else(|| {
-            ConfigError(format!("ATLAS_PROJECT_IDS contains {part:?}, which is not an Atlas project id (24 lower-case hex digits)"))
+            ConfigError(format!(
+                "ATLAS_PROJECT_IDS contains {:?}, which is not an Atlas project id (24 lower-case hex digits)",
+                shorten(part)
+            ))
         })?;
         if !projects.contains(&project) {
             projects.push(project);

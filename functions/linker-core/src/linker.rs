@@ -386,16 +386,6 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
             warn!(vpc_endpoint_id = %id, ec2_state = ec2_before.as_str(), "delete event for an endpoint that EC2 still lists as alive");
             return Ok(EndpointReport::ignored(id.as_str(), reason));
         }
-        if ec2_before == Ec2State::NotFound
-            && let Some((elsewhere, state)) = self.alive_elsewhere(at, id).await?
-        {
-            let reason = format!(
-                "EC2 does not list the endpoint in {at}, but lists it as {} in {elsewhere}, so its link stays",
-                state.as_str()
-            );
-            warn!(vpc_endpoint_id = %id, reason = reason.as_str(), "delete event names another account than the endpoint's");
-            return Ok(EndpointReport::ignored(id.as_str(), reason));
-        }
         let Some(service) = self.find_service(Lookup::ByEndpoint(id)).await? else {
             info!(vpc_endpoint_id = %id, "no endpoint service of the configured projects lists the endpoint");
             let report = EndpointReport::checked(
@@ -408,6 +398,12 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
             return Ok(report);
         };
         let (project, service_id) = (&service.project_id, &service.id);
+        if ec2_before == Ec2State::NotFound
+            && let Some(reason) = self.unconfirmed_delete(at, id, &service).await?
+        {
+            warn!(vpc_endpoint_id = %id, reason = reason.as_str(), "delete event not confirmed by EC2");
+            return Ok(EndpointReport::ignored(id.as_str(), reason));
+        }
 
         let action = if self.dry_run {
             info!(vpc_endpoint_id = %id, project_id = %project, endpoint_service_id = %service_id, "dry run: would unlink endpoint");
@@ -454,25 +450,45 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
         }
     }
 
-    /// Looks for an endpoint that `at` does not list in the other accounts the linker reads, in
-    /// the same region. Returns where EC2 lists it alive, if anywhere. A delete event that names
-    /// the wrong account must not remove the link of a live endpoint.
-    async fn alive_elsewhere(
+    /// Returns why a link stays although EC2 does not know the endpoint where the delete event
+    /// says it was, or `None` when the deletion stands. The event may name the wrong account or
+    /// region, so the endpoint is looked for in the own account and the listed accounts, in the
+    /// event's region and the endpoint service's. It is never found where the role may reach
+    /// accounts that no list names, and then the link stays too.
+    async fn unconfirmed_delete(
         &self,
         at: &Ec2Location,
         id: &VpcEndpointId,
-    ) -> Result<Option<(Ec2Location, Ec2State)>, LinkerError> {
-        let others =
+        service: &EndpointService,
+    ) -> Result<Option<String>, LinkerError> {
+        let mut regions = vec![at.region.clone()];
+        let service_region = service
+            .endpoint_service_name
+            .as_deref()
+            .and_then(EndpointServiceName::parse)
+            .map(|name| name.region());
+        regions.extend(service_region.filter(|r| *r != at.region));
+        let accounts =
             std::iter::once(None).chain(self.other_accounts.listed.iter().cloned().map(Some));
-        for account in others {
-            let elsewhere = Ec2Location::new(account, at.region.clone());
-            if elsewhere == *at {
-                continue;
+        for account in accounts {
+            for region in &regions {
+                let elsewhere = Ec2Location::new(account.clone(), region.clone());
+                if elsewhere == *at {
+                    continue;
+                }
+                let state = self.ec2_state(&elsewhere, id).await?;
+                if state.is_alive() {
+                    return Ok(Some(format!(
+                        "EC2 does not list the endpoint in {at}, but lists it as {} in {elsewhere}, so its link stays",
+                        state.as_str()
+                    )));
+                }
             }
-            let state = self.ec2_state(&elsewhere, id).await?;
-            if state.is_alive() {
-                return Ok(Some((elsewhere, state)));
-            }
+        }
+        if self.other_accounts.unlisted {
+            return Ok(Some(format!(
+                "EC2 does not list the endpoint in {at}, and it may belong to an account the function does not know, so its link stays; list the accounts in ALLOWED_ACCOUNT_IDS, or unlink it by hand"
+            )));
         }
         Ok(None)
     }

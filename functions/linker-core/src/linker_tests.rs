@@ -818,6 +818,21 @@ async fn delete_naming_wrong_account_keeps_link() {
     assert_eq!(report.action, Action::Ignored);
     assert_eq!(reader.atlas().calls("unlink"), 0);
 
+    // With accounts that no list names, an endpoint found nowhere may still be alive.
+    let open = OtherAccounts {
+        listed: Vec::new(),
+        unlisted: true,
+    };
+    let reader = linker(FakeEc2::default(), atlas(), false).with_other_accounts(open);
+    let report = one(&reader, deleted(&[ENDPOINT], &[])).await;
+    assert_eq!(report.action, Action::Ignored);
+    let detail = report.detail.unwrap_or_default();
+    assert!(
+        detail.contains("list the accounts in ALLOWED_ACCOUNT_IDS"),
+        "{detail}"
+    );
+    assert_eq!(reader.atlas().calls("unlink"), 0);
+
     // Gone from every account the linker reads, the link is removed.
     let reader =
         linker(FakeEc2::default(), atlas(), false).with_other_accounts(listed(&[OTHER_ACCOUNT]));

@@ -136,7 +136,9 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
             if linked.contains(endpoint.id.as_str()) || !endpoint.state.is_alive() {
                 continue;
             }
-            reports.push(self.heal_missing(at, endpoint, service, options).await?);
+            let mut report = self.heal_missing(at, endpoint, service, options).await?;
+            report.account_id.clone_from(&endpoint.owner_id);
+            reports.push(report);
         }
         for raw_id in &linked {
             let Some(id) = VpcEndpointId::parse(raw_id) else {
@@ -288,7 +290,7 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
                         "the endpoint has no linked tag and its account is not in ALLOWED_ACCOUNT_IDS"
                     }
                 };
-                info!(vpc_endpoint_id = %id, project_id = %project, endpoint_service_id = %service_id, ec2_state = ec2_state.as_str(), "left an orphaned link alone: unmanaged endpoint");
+                info!(vpc_endpoint_id = %id, project_id = %project, endpoint_service_id = %service_id, ec2_state = ec2_state.as_str(), "left a link alone: its endpoint is gone or not found, and this tool does not manage it");
                 return Ok(report(
                     Action::Unmanaged,
                     &atlas_state,

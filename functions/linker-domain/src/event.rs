@@ -426,7 +426,7 @@ const MAX_SHOWN_CHARS: usize = 64;
 
 /// Returns `raw`, cut to [`MAX_SHOWN_CHARS`] characters with a marker, so that a huge value does
 /// not make the error as large as the event.
-fn shorten(raw: &str) -> String {
+pub fn shorten(raw: &str) -> String {
     match raw.char_indices().nth(MAX_SHOWN_CHARS) {
         Some((end, _)) => format!("{}… ({} characters)", &raw[..end], raw.chars().count()),
         None => raw.to_owned(),

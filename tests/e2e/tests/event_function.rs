@@ -136,6 +136,34 @@ async fn delete_one_unlinks() {
 }
 
 #[tokio::test]
+async fn delete_naming_wrong_region_keeps_link() {
+    let sandbox = Sandbox::start().await;
+    let vpce = sandbox.create_endpoint(1).await;
+    let function = sandbox.function(&sandbox.env()).await;
+    invoke_ok(
+        &function,
+        &sandbox.event("create-interface-one-subnet", &[&vpce]),
+    )
+    .await;
+
+    // The endpoint is alive in us-east-1, and the event says it was deleted in us-west-2.
+    let mut delete = sandbox.event("delete-one", &[&vpce]);
+    delete["region"] = "us-west-2".into();
+    delete["detail"]["awsRegion"] = "us-west-2".into();
+    let result = invoke_ok(&function, &delete).await;
+
+    let kept = endpoint(&result, 0);
+    assert_eq!(kept["action"], "ignored", "{result}");
+    let detail = kept["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("lists it as available in us-east-1"),
+        "{detail}"
+    );
+    assert_eq!(sandbox.atlas_requests("DELETE", "/endpoint/"), 0);
+    assert_eq!(sandbox.linked().await.len(), 1);
+}
+
+#[tokio::test]
 async fn delete_several_unlinks() {
     let sandbox = Sandbox::start().await;
     let first = sandbox.create_endpoint(1).await;
