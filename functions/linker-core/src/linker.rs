@@ -453,8 +453,8 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
     /// Returns why a link stays although EC2 does not know the endpoint where the delete event
     /// says it was, or `None` when the deletion stands. The event may name the wrong account or
     /// region, so the endpoint is looked for in the own account and the listed accounts, in the
-    /// event's region and the endpoint service's. It is never found where the role may reach
-    /// accounts that no list names, and then the link stays too.
+    /// event's region and the endpoint service's. When the role may reach accounts that no list
+    /// names, an endpoint found nowhere may still be alive there, so the link stays too.
     async fn unconfirmed_delete(
         &self,
         at: &Ec2Location,
