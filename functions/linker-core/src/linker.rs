@@ -44,6 +44,14 @@ pub struct OtherAccounts {
     pub unlisted: bool,
 }
 
+impl OtherAccounts {
+    /// Returns every account the linker reads: `None` for the function's own, then the listed
+    /// ones.
+    pub fn with_own(&self) -> impl Iterator<Item = Option<AccountId>> + '_ {
+        std::iter::once(None).chain(self.listed.iter().cloned().map(Some))
+    }
+}
+
 /// The allow-lists that decide which endpoints may be linked. A `None` list allows everything.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LinkPolicy {
@@ -451,7 +459,7 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
     }
 
     /// Returns why a link stays although EC2 does not know the endpoint where the delete event
-    /// says it was, or `None` when the deletion stands. The event may name the wrong account or
+    /// says it was, or `None` when the deletion is confirmed. The event may name the wrong account or
     /// region, so the endpoint is looked for in the own account and the listed accounts, in the
     /// event's region and the endpoint service's. When the role may reach accounts that no list
     /// names, an endpoint found nowhere may still be alive there, so the link stays too.
@@ -468,9 +476,7 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
             .and_then(EndpointServiceName::parse)
             .map(|name| name.region());
         regions.extend(service_region.filter(|r| *r != at.region));
-        let accounts =
-            std::iter::once(None).chain(self.other_accounts.listed.iter().cloned().map(Some));
-        for account in accounts {
+        for account in self.other_accounts.with_own() {
             for region in &regions {
                 let elsewhere = Ec2Location::new(account.clone(), region.clone());
                 if elsewhere == *at {

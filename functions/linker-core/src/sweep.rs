@@ -100,11 +100,8 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
                 regions.push(region.clone());
             }
         }
-        // `None` is the function's own account.
-        let listed = self.other_accounts.listed.iter().cloned().map(Some);
-        let accounts: Vec<Option<AccountId>> = std::iter::once(None).chain(listed).collect();
         let mut endpoints: Vec<(Ec2Location, Ec2Endpoint)> = Vec::new();
-        for account in &accounts {
+        for account in self.other_accounts.with_own() {
             let unreadable =
                 |id: &AccountId| sweep.unreadable_accounts.iter().any(|(a, _)| a == id);
             if account.as_ref().is_some_and(unreadable) {
@@ -112,7 +109,7 @@ impl<E: Ec2Port, A: AtlasPort> Linker<E, A> {
             }
             for region in &regions {
                 let at = Ec2Location::new(account.clone(), region.clone());
-                match (self.ec2.list_endpoints(&at, name.as_str()).await, account) {
+                match (self.ec2.list_endpoints(&at, name.as_str()).await, &account) {
                     (Ok(found), _) => endpoints.extend(found.into_iter().map(|e| (at.clone(), e))),
                     // One member account whose role is missing must not stop the sweep of the
                     // others. Its links are not unlinked, because their endpoints are not found.

@@ -120,6 +120,13 @@ impl Sandbox {
         env
     }
 
+    /// Returns [`Sandbox::env`] with `extra` added.
+    pub fn env_with(&self, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut env = self.env();
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        env
+    }
+
     /// Returns the function's environment with the service-account credentials [`CLIENT_ID`] and
     /// [`CLIENT_SECRET`] in place of the API key.
     pub fn env_service_account(&self) -> Vec<(String, String)> {
@@ -135,11 +142,12 @@ impl Sandbox {
 
     /// Starts the event function with `env`.
     pub async fn function(&self, env: &[(String, String)]) -> FunctionProcess {
-        let binary = harness::workspace::built_binary("linker-events")
-            .unwrap_or_else(|e| panic!("{e}; build it first with `cargo build -p linker-events`"));
-        FunctionProcess::spawn(&binary, env)
-            .await
-            .expect("function starts")
+        spawn("linker-events", env).await
+    }
+
+    /// Starts the reconcile function with `env`.
+    pub async fn reconcile_function(&self, env: &[(String, String)]) -> FunctionProcess {
+        spawn("linker-reconcile", env).await
     }
 
     /// Loads a sample event and replaces its made-up ids with the sandbox's.
@@ -175,6 +183,20 @@ impl Sandbox {
             .filter(|r| r.method == method && r.path.contains(path))
             .count()
     }
+}
+
+/// Starts the compiled function `name` with `env`.
+async fn spawn(name: &str, env: &[(String, String)]) -> FunctionProcess {
+    let binary = harness::workspace::built_binary(name)
+        .unwrap_or_else(|e| panic!("{e}; build it first with `cargo build -p {name}`"));
+    FunctionProcess::spawn(&binary, env)
+        .await
+        .expect("function starts")
+}
+
+/// Loads the scheduled event that starts a reconcile sweep.
+pub fn scheduled_event() -> Value {
+    harness::events::load_event("reconcile-scheduled").expect("sample event loads")
 }
 
 /// Creates a VPC with one subnet and an interface endpoint to [`SERVICE_NAME`] in it.

@@ -3,7 +3,10 @@
 //! does. The endpoints are created in that account of moto, so the function's own credentials
 //! cannot read them.
 
-use e2e::{OTHER_ACCOUNT, REGION, SAMPLE_ENDPOINTS, SAMPLE_VPC, Sandbox, invoke_err, invoke_ok};
+use e2e::{
+    OTHER_ACCOUNT, REGION, SAMPLE_ENDPOINTS, SAMPLE_VPC, Sandbox, invoke_err, invoke_ok,
+    scheduled_event,
+};
 use harness::runtime::FUNCTION_ACCOUNT_ID;
 use harness::{Ec2Fixtures, FunctionProcess};
 use serde_json::Value;
@@ -28,27 +31,13 @@ fn event_from(name: &str, account: &str, vpc_id: &str, vpce: &str) -> Value {
     )
 }
 
-fn with(sandbox: &Sandbox, extra: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut env = sandbox.env();
-    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    env
-}
-
 async fn tag_keys(sandbox: &Sandbox, account: &str, vpce: &str) -> Vec<String> {
-    let output = sandbox
+    sandbox
         .moto
         .account(account)
-        .ec2_client(REGION)
-        .describe_vpc_endpoints()
-        .vpc_endpoint_ids(vpce)
-        .send()
+        .tag_keys(REGION, vpce)
         .await
-        .expect("endpoint described");
-    output.vpc_endpoints()[0]
-        .tags()
-        .iter()
-        .filter_map(|t| t.key().map(str::to_owned))
-        .collect()
+        .expect("endpoint described")
 }
 
 fn logged(function: &FunctionProcess, text: &str) -> bool {
@@ -59,7 +48,7 @@ fn logged(function: &FunctionProcess, text: &str) -> bool {
 async fn links_and_unlinks_through_the_role() {
     let sandbox = Sandbox::start().await;
     let (vpc_id, vpce) = sandbox.create_endpoint_in(OTHER_ACCOUNT).await;
-    let env = with(&sandbox, &[("CROSS_ACCOUNT_ROLE_NAME", ROLE_NAME)]);
+    let env = sandbox.env_with(&[("CROSS_ACCOUNT_ROLE_NAME", ROLE_NAME)]);
     let function = sandbox.function(&env).await;
 
     let create = event_from("create-interface-one-subnet", OTHER_ACCOUNT, &vpc_id, &vpce);
@@ -115,13 +104,10 @@ async fn missing_role_is_configuration_error() {
 async fn account_outside_allow_list_is_never_assumed() {
     let sandbox = Sandbox::start().await;
     let (vpc_id, vpce) = sandbox.create_endpoint_in(OTHER_ACCOUNT).await;
-    let env = with(
-        &sandbox,
-        &[
-            ("CROSS_ACCOUNT_ROLE_NAME", ROLE_NAME),
-            ("ALLOWED_ACCOUNT_IDS", FUNCTION_ACCOUNT_ID),
-        ],
-    );
+    let env = sandbox.env_with(&[
+        ("CROSS_ACCOUNT_ROLE_NAME", ROLE_NAME),
+        ("ALLOWED_ACCOUNT_IDS", FUNCTION_ACCOUNT_ID),
+    ]);
     let function = sandbox.function(&env).await;
 
     let create = event_from("create-interface-one-subnet", OTHER_ACCOUNT, &vpc_id, &vpce);
@@ -141,16 +127,12 @@ async fn account_outside_allow_list_is_never_assumed() {
 async fn sweep_finds_endpoints_in_allowed_accounts() {
     let sandbox = Sandbox::start().await;
     let (_, vpce) = sandbox.create_endpoint_in(OTHER_ACCOUNT).await;
-    let binary = harness::workspace::built_binary("linker-reconcile")
-        .unwrap_or_else(|e| panic!("{e}; build it first with `cargo build -p linker-reconcile`"));
-    let scheduled = harness::events::load_event("reconcile-scheduled").expect("event loads");
+    let scheduled = scheduled_event();
 
     // Without the role, the sweep reads only the function's own account.
     let allowed = format!("{FUNCTION_ACCOUNT_ID},{OTHER_ACCOUNT}");
-    let own_only = with(&sandbox, &[("ALLOWED_ACCOUNT_IDS", &allowed)]);
-    let function = FunctionProcess::spawn(&binary, &own_only)
-        .await
-        .expect("function starts");
+    let own_only = sandbox.env_with(&[("ALLOWED_ACCOUNT_IDS", &allowed)]);
+    let function = sandbox.reconcile_function(&own_only).await;
     let result = invoke_ok(&function, &scheduled).await;
     assert_eq!(
         result["endpoints"].as_array().map(Vec::len),
@@ -159,16 +141,11 @@ async fn sweep_finds_endpoints_in_allowed_accounts() {
     );
     drop(function);
 
-    let env = with(
-        &sandbox,
-        &[
-            ("CROSS_ACCOUNT_ROLE_NAME", ROLE_NAME),
-            ("ALLOWED_ACCOUNT_IDS", &allowed),
-        ],
-    );
-    let function = FunctionProcess::spawn(&binary, &env)
-        .await
-        .expect("function starts");
+    let env = sandbox.env_with(&[
+        ("CROSS_ACCOUNT_ROLE_NAME", ROLE_NAME),
+        ("ALLOWED_ACCOUNT_IDS", &allowed),
+    ]);
+    let function = sandbox.reconcile_function(&env).await;
     let result = invoke_ok(&function, &scheduled).await;
 
     let healed = &result["endpoints"][0];
@@ -189,13 +166,10 @@ async fn unreachable_sts_fails_naming_the_role() {
     let (vpc_id, vpce) = sandbox.create_endpoint_in(OTHER_ACCOUNT).await;
     // Nothing listens on port 9 of the loopback address, so every AssumeRole call fails to
     // connect while EC2 and Secrets Manager still reach moto.
-    let env = with(
-        &sandbox,
-        &[
-            ("CROSS_ACCOUNT_ROLE_NAME", ROLE_NAME),
-            ("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9"),
-        ],
-    );
+    let env = sandbox.env_with(&[
+        ("CROSS_ACCOUNT_ROLE_NAME", ROLE_NAME),
+        ("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9"),
+    ]);
     let function = sandbox.function(&env).await;
 
     let create = event_from("create-interface-one-subnet", OTHER_ACCOUNT, &vpc_id, &vpce);
@@ -221,23 +195,16 @@ async fn sweep_goes_on_without_unreadable_account() {
     let sandbox = Sandbox::start().await;
     sandbox.create_endpoint_in(OTHER_ACCOUNT).await;
     let own = sandbox.create_endpoint(1).await;
-    let binary = harness::workspace::built_binary("linker-reconcile")
-        .unwrap_or_else(|e| panic!("{e}; build it first with `cargo build -p linker-reconcile`"));
-    let scheduled = harness::events::load_event("reconcile-scheduled").expect("event loads");
+    let scheduled = scheduled_event();
     // moto owns the function's own endpoints with its default account id, which the allow-list
     // has to name for the sweep to link them.
     let allowed = format!("{FUNCTION_ACCOUNT_ID},{MOTO_DEFAULT_ACCOUNT},{OTHER_ACCOUNT}");
-    let env = with(
-        &sandbox,
-        &[
-            ("CROSS_ACCOUNT_ROLE_NAME", ROLE_NAME),
-            ("ALLOWED_ACCOUNT_IDS", &allowed),
-            ("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9"),
-        ],
-    );
-    let function = FunctionProcess::spawn(&binary, &env)
-        .await
-        .expect("function starts");
+    let env = sandbox.env_with(&[
+        ("CROSS_ACCOUNT_ROLE_NAME", ROLE_NAME),
+        ("ALLOWED_ACCOUNT_IDS", &allowed),
+        ("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9"),
+    ]);
+    let function = sandbox.reconcile_function(&env).await;
 
     let (error_type, message) = invoke_err(&function, &scheduled).await;
 
@@ -282,13 +249,10 @@ async fn denied_role_is_configuration_error() {
     let sandbox = Sandbox::start().await;
     let (vpc_id, vpce) = sandbox.create_endpoint_in(OTHER_ACCOUNT).await;
     let sts = start_denying_sts().await;
-    let env = with(
-        &sandbox,
-        &[
-            ("CROSS_ACCOUNT_ROLE_NAME", ROLE_NAME),
-            ("AWS_ENDPOINT_URL_STS", &sts),
-        ],
-    );
+    let env = sandbox.env_with(&[
+        ("CROSS_ACCOUNT_ROLE_NAME", ROLE_NAME),
+        ("AWS_ENDPOINT_URL_STS", &sts),
+    ]);
     let function = sandbox.function(&env).await;
 
     let create = event_from("create-interface-one-subnet", OTHER_ACCOUNT, &vpc_id, &vpce);
@@ -305,13 +269,10 @@ async fn delete_naming_wrong_account_keeps_link() {
     let sandbox = Sandbox::start().await;
     let (vpc_id, vpce) = sandbox.create_endpoint_in(OTHER_ACCOUNT).await;
     let allowed = format!("{FUNCTION_ACCOUNT_ID},{MOTO_DEFAULT_ACCOUNT},{OTHER_ACCOUNT}");
-    let env = with(
-        &sandbox,
-        &[
-            ("CROSS_ACCOUNT_ROLE_NAME", ROLE_NAME),
-            ("ALLOWED_ACCOUNT_IDS", &allowed),
-        ],
-    );
+    let env = sandbox.env_with(&[
+        ("CROSS_ACCOUNT_ROLE_NAME", ROLE_NAME),
+        ("ALLOWED_ACCOUNT_IDS", &allowed),
+    ]);
     let function = sandbox.function(&env).await;
     let create = event_from("create-interface-one-subnet", OTHER_ACCOUNT, &vpc_id, &vpce);
     invoke_ok(&function, &create).await;

@@ -146,7 +146,7 @@ async fn delete_naming_wrong_region_keeps_link() {
     )
     .await;
 
-    // The endpoint is alive in us-east-1, and the event says it was deleted in us-west-2.
+    // The endpoint is alive in us-east-1, and the event reports it deleted in us-west-2.
     let mut delete = sandbox.event("delete-one", &[&vpce]);
     delete["region"] = "us-west-2".into();
     delete["detail"]["awsRegion"] = "us-west-2".into();

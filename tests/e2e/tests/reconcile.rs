@@ -2,7 +2,7 @@
 //! against moto and the Atlas simulator.
 
 use atlas_sim::ConnectionStatus;
-use e2e::{OTHER_REGION, PROJECT_ID, REGION, Sandbox, invoke_ok};
+use e2e::{OTHER_REGION, PROJECT_ID, REGION, Sandbox, invoke_ok, scheduled_event};
 use harness::{Ec2Fixtures, FunctionProcess};
 use serde_json::Value;
 
@@ -10,17 +10,7 @@ const LINKED_TAG: &str = "atlas-privatelink-linker:linked";
 const REPAIRED_TAG: &str = "atlas-privatelink-linker:repaired";
 
 async fn reconcile_function(sandbox: &Sandbox, extra: &[(&str, &str)]) -> FunctionProcess {
-    let binary = harness::workspace::built_binary("linker-reconcile")
-        .unwrap_or_else(|e| panic!("{e}; build it first with `cargo build -p linker-reconcile`"));
-    let mut env = sandbox.env();
-    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    FunctionProcess::spawn(&binary, &env)
-        .await
-        .expect("function starts")
-}
-
-fn scheduled_event() -> Value {
-    harness::events::load_event("reconcile-scheduled").expect("sample event loads")
+    sandbox.reconcile_function(&sandbox.env_with(extra)).await
 }
 
 fn entry<'a>(result: &'a Value, vpce: &str) -> &'a Value {
@@ -50,19 +40,11 @@ async fn tag(sandbox: &Sandbox, vpce: &str, key: &str) {
 }
 
 async fn tags(sandbox: &Sandbox, vpce: &str) -> Vec<String> {
-    let output = sandbox
+    sandbox
         .moto
-        .ec2_client(REGION)
-        .describe_vpc_endpoints()
-        .vpc_endpoint_ids(vpce)
-        .send()
+        .tag_keys(REGION, vpce)
         .await
-        .expect("endpoint described");
-    output.vpc_endpoints()[0]
-        .tags()
-        .iter()
-        .filter_map(|t| t.key().map(str::to_owned))
-        .collect()
+        .expect("endpoint described")
 }
 
 #[tokio::test]

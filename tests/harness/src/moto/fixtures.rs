@@ -174,6 +174,27 @@ pub trait Ec2Fixtures {
         }
     }
 
+    /// Returns the tag keys of a VPC endpoint.
+    async fn tag_keys(&self, region: &str, endpoint_id: &str) -> Result<Vec<String>, HarnessError> {
+        let output = self
+            .ec2(region)
+            .describe_vpc_endpoints()
+            .vpc_endpoint_ids(endpoint_id)
+            .send()
+            .await
+            .map_err(|e| HarnessError::aws("DescribeVpcEndpoints", e))?;
+        let endpoint = output
+            .vpc_endpoints()
+            .iter()
+            .find(|e| e.vpc_endpoint_id() == Some(endpoint_id))
+            .ok_or_else(|| missing_field("DescribeVpcEndpoints", "VpcEndpoints"))?;
+        Ok(endpoint
+            .tags()
+            .iter()
+            .filter_map(|t| t.key().map(str::to_owned))
+            .collect())
+    }
+
     /// Returns the state of a VPC endpoint as sent on the wire (`available`,
     /// `deleted`, ...), or `None` if moto does not know the id.
     async fn describe_state(
