@@ -421,7 +421,7 @@ fn collect_items<'a>(value: &'a Value, items: &mut Vec<&'a Value>, depth: usize)
     }
 }
 
-/// The longest value an error message repeats in full.
+/// The maximum length, in characters, of a value that an error message repeats in full.
 const MAX_SHOWN_CHARS: usize = 64;
 
 /// Returns `raw`, cut to [`MAX_SHOWN_CHARS`] characters with a marker, so that a huge value does
